@@ -1,0 +1,3 @@
+module github.com/ffatpm/ffatpm
+
+go 1.26.8
