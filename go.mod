@@ -7,6 +7,7 @@ require (
 	github.com/google/go-tpm-tools v0.4.11 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/arch v0.32.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
