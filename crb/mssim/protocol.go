@@ -69,12 +69,12 @@ const (
 type Action uint8
 
 const (
-	ActExecute   Action = iota // run it and answer
-	ActAck                     // answer 0 without effect (a no-op on a powered TPM)
-	ActPlatform                // delegate to the Server's Platform; refuse (answer 1) without one
-	ActRefuse                  // answer 1 ("failed") and keep the connection
-	ActClose                   // close the connection quietly (end of session)
-	ActUnmodelled              // close the connection, logging that it is not modelled
+	ActExecute    Action = iota // run it and answer
+	ActAck                      // answer 0 without effect (a no-op on a powered TPM)
+	ActPlatform                 // delegate to the Server's Platform; refuse (answer 1) without one
+	ActRefuse                   // answer 1 ("failed") and keep the connection
+	ActClose                    // close the connection quietly (end of session)
+	ActUnmodelled               // close the connection, logging that it is not modelled
 )
 
 func (a Action) String() string {
