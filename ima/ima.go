@@ -1,0 +1,284 @@
+package ima
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ffatpm/ffatpm/ima/hashalg"
+	"github.com/ffatpm/ffatpm/ima/policy"
+)
+
+// Names of the first entry (ima_init.c boot_aggregate_name and, with late
+// initialisation, boot_aggregate_late_name).
+const (
+	BootAggregateName     = "boot_aggregate"
+	BootAggregateLateName = "boot_aggregate_late"
+)
+
+// Log lines Linux prints (pr_fmt "ima: ").
+const (
+	LogBypass       = "ima: No TPM chip found, activating TPM-bypass!"
+	logAllocatedFmt = "ima: Allocated hash algorithm: %s"
+	logTPMErrorFmt  = "ima: Error Communicating to TPM chip, result: %d"
+)
+
+// Config is IMA's boot configuration: Kconfig defaults and the kernel
+// command line (ima_hash=, ima_template=, ima_policy=).
+type Config struct {
+	// HashAlgo is ima_hash (CONFIG_IMA_DEFAULT_HASH); zero means SHA-256.
+	HashAlgo hashalg.Alg
+	// Template is ima_template (CONFIG_IMA_DEFAULT_TEMPLATE); "" = ima-ng.
+	Template string
+	// PCR is CONFIG_IMA_MEASURE_PCR_IDX; 0 means the root of trust's
+	// default index (10 on a TPM).
+	PCR int
+	// Policy decides what is measured; nil measures nothing (Linux's
+	// default without ima_policy=).
+	Policy *policy.Policy
+}
+
+func (c Config) withDefaults() Config {
+	if c.HashAlgo == 0 {
+		c.HashAlgo = hashalg.SHA256
+	}
+	if c.Template == "" {
+		c.Template = TemplateIMANG
+	}
+	return c
+}
+
+// Logger receives kernel log lines.
+type Logger func(line string)
+
+// IMA is the state init_ima builds: the measurement list and the root of
+// trust it extends (nil in TPM-bypass).
+type IMA struct {
+	cfg  Config
+	rot  RootOfTrust
+	list *List
+	tmpl Template
+	pcr  int
+	log  Logger
+
+	mu           sync.Mutex
+	extendErrors int
+}
+
+// Init is ima_init: with rot nil it logs the TPM-bypass line and measures
+// without extending; it then records the boot aggregate, named
+// aggregateName, as the first entry.
+func Init(cfg Config, rot RootOfTrust, aggregateName string, log Logger) (*IMA, error) {
+	cfg = cfg.withDefaults()
+	if !cfg.HashAlgo.Available() {
+		return nil, fmt.Errorf("ima: hash algorithm %v is not available", cfg.HashAlgo)
+	}
+	tmpl, err := LookupTemplate(cfg.Template)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = func(string) {}
+	}
+	m := &IMA{cfg: cfg, rot: rot, tmpl: tmpl, log: log}
+	var banks []hashalg.Alg
+	name := ""
+	if rot == nil {
+		log(LogBypass)
+	} else {
+		banks = rot.Banks()
+		name = rot.Name()
+	}
+	m.pcr = cfg.PCR
+	if m.pcr == 0 {
+		m.pcr = DefaultPCR
+		if rot != nil {
+			m.pcr = rot.DefaultIndex()
+		}
+	}
+	log(fmt.Sprintf(logAllocatedFmt, cfg.HashAlgo))
+	m.list = NewList(AlgoArray(banks, cfg.HashAlgo), name)
+	if err := m.addBootAggregate(aggregateName); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// addBootAggregate is ima_add_boot_aggregate.
+func (m *IMA) addBootAggregate(name string) error {
+	ev := Event{Name: name}
+	want := m.cfg.HashAlgo
+	if m.tmpl.Name == TemplateIMA {
+		want = hashalg.SHA1
+	}
+	ev.Digest = hashalg.Digest{Alg: want, Digest: make([]byte, want.Size())}
+	if m.rot != nil {
+		if bank, ok := BootAggregateBank(m.rot.Banks(), want); ok && bank.Available() {
+			d, err := BootAggregate(m.rot, bank)
+			if err != nil {
+				return err
+			}
+			ev.Digest = hashalg.Digest{Alg: bank, Digest: d}
+		}
+	}
+	if m.tmpl.Name == TemplateIMA && ev.Digest.Alg != hashalg.SHA1 {
+		ev.Digest = hashalg.Digest{Alg: hashalg.SHA1, Digest: make([]byte, 20)}
+	}
+	_, err := m.store(ev, m.tmpl, m.pcr)
+	return err
+}
+
+// List returns the measurement list.
+func (m *IMA) List() *List { return m.list }
+
+// RootOfTrust returns the root of trust, nil in TPM-bypass.
+func (m *IMA) RootOfTrust() RootOfTrust { return m.rot }
+
+// Bypass reports whether IMA runs without a root of trust.
+func (m *IMA) Bypass() bool { return m.rot == nil }
+
+// PCR returns the register measurements extend by default.
+func (m *IMA) PCR() int { return m.pcr }
+
+// Config returns the effective configuration.
+func (m *IMA) Config() Config { return m.cfg }
+
+// ExtendErrors counts extends the root of trust refused.
+func (m *IMA) ExtendErrors() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.extendErrors
+}
+
+// store is ima_store_template + ima_add_template_entry: build the template
+// data, compute its digest per algorithm, append unless a duplicate, and
+// extend the register in every bank (ff..ff for a violation).
+func (m *IMA) store(ev Event, tmpl Template, pcr int) (bool, error) {
+	fields, err := tmpl.BuildFields(ev, m.cfg.HashAlgo)
+	if err != nil {
+		return false, err
+	}
+	algs := m.list.algs
+	e := Entry{PCR: pcr, Template: tmpl.Name, Fields: fields, Digests: make([][]byte, len(algs))}
+	for i, a := range algs {
+		if ev.Violation {
+			e.Digests[i] = make([]byte, a.Size())
+		} else {
+			e.Digests[i] = TemplateDigest(tmpl.Name, fields, a)
+		}
+	}
+	added, err := m.list.Append(e, ev.Violation)
+	if err != nil || !added {
+		return added, err
+	}
+	if m.rot == nil {
+		return true, nil
+	}
+	banks := m.rot.Banks()
+	ds := make([]hashalg.Digest, len(banks))
+	for i, b := range banks {
+		if ev.Violation {
+			ff := make([]byte, b.Size())
+			for j := range ff {
+				ff[j] = 0xff
+			}
+			ds[i] = hashalg.Digest{Alg: b, Digest: ff}
+		} else {
+			ds[i] = hashalg.Digest{Alg: b, Digest: e.Digests[i]}
+		}
+	}
+	if err := m.rot.Extend(pcr, ds); err != nil {
+		m.mu.Lock()
+		m.extendErrors++
+		m.mu.Unlock()
+		m.log(fmt.Sprintf(logTPMErrorFmt, -5))
+		return true, fmt.Errorf("ima: entry %q added but not extended: %w", ev.Name, err)
+	}
+	return true, nil
+}
+
+// Outcome says what a measurement request did.
+type Outcome int
+
+// Outcomes of Measure.
+const (
+	NotMeasured Outcome = iota // the policy says no
+	Measured                   // a new entry was added and extended
+	Duplicate                  // same PCR and template digest already listed
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case NotMeasured:
+		return "not-measured"
+	case Measured:
+		return "measured"
+	case Duplicate:
+		return "duplicate"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// File is one file a hook sees: its path, content and the access.
+type File struct {
+	Path string
+	Data []byte
+	// Sig is its security.ima signature, for ima-sig.
+	Sig []byte
+	// Req carries the hook, mask, ids and filesystem the policy matches on.
+	Req policy.Request
+}
+
+// Measure is process_measurement for one access: ask the policy, hash the
+// content with IMA's algorithm and record it.
+func (m *IMA) Measure(f File) (Outcome, error) {
+	dec := m.cfg.Policy.Match(f.Req)
+	if !dec.Measure {
+		return NotMeasured, nil
+	}
+	tmpl := m.tmpl
+	if dec.Template != "" {
+		t, err := LookupTemplate(dec.Template)
+		if err != nil {
+			return NotMeasured, err
+		}
+		tmpl = t
+	}
+	pcr := m.pcr
+	if dec.PCR >= 0 {
+		pcr = dec.PCR
+	}
+	return m.MeasureData(f.Path, f.Data, f.Sig, tmpl.Name, pcr)
+}
+
+// MeasureData records content under name with an explicit template and
+// register, bypassing the policy.
+func (m *IMA) MeasureData(name string, data, sig []byte, template string, pcr int) (Outcome, error) {
+	tmpl, err := LookupTemplate(template)
+	if err != nil {
+		return NotMeasured, err
+	}
+	alg := m.cfg.HashAlgo
+	if tmpl.Name == TemplateIMA {
+		alg = hashalg.SHA1
+	}
+	ev := Event{Name: name, Digest: hashalg.Digest{Alg: alg, Digest: alg.Sum(data)}, Sig: sig}
+	added, err := m.store(ev, tmpl, pcr)
+	if err != nil {
+		return NotMeasured, err
+	}
+	if !added {
+		return Duplicate, nil
+	}
+	return Measured, nil
+}
+
+// Violation records an integrity violation for name (ima_add_violation:
+// ToMToU or open-writers), extending the register with ff..ff.
+func (m *IMA) Violation(name string) error {
+	_, err := m.store(Event{Name: name, Violation: true}, m.tmpl, m.pcr)
+	return err
+}
+
+// ErrNoTemplateDigest is returned when a requested algorithm is not in the list.
+var ErrNoTemplateDigest = errors.New("ima: no template digest for that algorithm")
