@@ -28,7 +28,7 @@ type (
 
 func (e exprSym) eval(env func(string) Tristate) Tristate { return env(e.name) }
 func (e exprConst) eval(func(string) Tristate) Tristate   { return e.v }
-func (e exprNot) eval(env func(string) Tristate) Tristate  { return Yes - e.x.eval(env) }
+func (e exprNot) eval(env func(string) Tristate) Tristate { return Yes - e.x.eval(env) }
 func (e exprAnd) eval(env func(string) Tristate) Tristate {
 	return min(e.a.eval(env), e.b.eval(env))
 }
@@ -42,17 +42,17 @@ func (e exprEq) eval(env func(string) Tristate) Tristate {
 	return No
 }
 
-func (e exprSym) symbols(add func(string))   { add(e.name) }
-func (e exprConst) symbols(func(string))     {}
-func (e exprNot) symbols(add func(string))   { e.x.symbols(add) }
-func (e exprAnd) symbols(add func(string))   { e.a.symbols(add); e.b.symbols(add) }
-func (e exprOr) symbols(add func(string))    { e.a.symbols(add); e.b.symbols(add) }
-func (e exprEq) symbols(add func(string))    { e.a.symbols(add); e.b.symbols(add) }
-func (e exprSym) String() string             { return e.name }
-func (e exprConst) String() string           { return e.v.String() }
-func (e exprNot) String() string             { return "!" + paren(e.x) }
-func (e exprAnd) String() string             { return paren(e.a) + " && " + paren(e.b) }
-func (e exprOr) String() string              { return paren(e.a) + " || " + paren(e.b) }
+func (e exprSym) symbols(add func(string)) { add(e.name) }
+func (e exprConst) symbols(func(string))   {}
+func (e exprNot) symbols(add func(string)) { e.x.symbols(add) }
+func (e exprAnd) symbols(add func(string)) { e.a.symbols(add); e.b.symbols(add) }
+func (e exprOr) symbols(add func(string))  { e.a.symbols(add); e.b.symbols(add) }
+func (e exprEq) symbols(add func(string))  { e.a.symbols(add); e.b.symbols(add) }
+func (e exprSym) String() string           { return e.name }
+func (e exprConst) String() string         { return e.v.String() }
+func (e exprNot) String() string           { return "!" + paren(e.x) }
+func (e exprAnd) String() string           { return paren(e.a) + " && " + paren(e.b) }
+func (e exprOr) String() string            { return paren(e.a) + " || " + paren(e.b) }
 func (e exprEq) String() string {
 	op := "="
 	if e.neq {

@@ -49,8 +49,8 @@ type Symbol struct {
 	// header) lists every visible symbol, as "=value" or "is not set"; when
 	// such a file lacks a New symbol whose dependencies hold, that kernel
 	// has no such symbol.
-	New bool
-	Source    string // Kconfig file in the Linux tree
+	New    bool
+	Source string // Kconfig file in the Linux tree
 	// Decides marks the symbols whose value can change whether IMA finds
 	// the TPM (the CLI's "why" section lists these).
 	Decides bool
