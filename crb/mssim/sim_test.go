@@ -1,16 +1,12 @@
 package mssim
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ffatpm/ffatpm/crb/mssim/mssimtest"
 	"github.com/google/go-tpm-tools/client"
 	"github.com/google/go-tpm-tools/simulator"
 	legacy "github.com/google/go-tpm/legacy/tpm2"
@@ -102,61 +98,11 @@ func TestSimulatorOverMssim(t *testing.T) {
 // Server in front of the simulator (protocol-level interop; the
 // whole-chain version is in cmd/ffatpm).
 func TestTPM2ToolsAgainstServer(t *testing.T) {
-	needTool(t, "tpm2_startup")
+	mssimtest.NeedTool(t, "tpm2_startup")
 	sim := openSim(t)
 	ts := startServer(t, Config{TPM: sim})
 	_, port, _ := strings.Cut(ts.addr, "127.0.0.1:")
-	RunTPM2Tools(t, "mssim:host=127.0.0.1,port="+port, t.TempDir())
+	mssimtest.RunTPM2Tools(t, "mssim:host=127.0.0.1,port="+port, t.TempDir())
 	assert.Zero(t, ts.srv.Stats().Malformed)
 	assert.Zero(t, ts.srv.Stats().BackendErrors)
-}
-
-// RunTPM2Tools runs the tpm2-tools steps the interop acceptance names and
-// checks their output.
-func RunTPM2Tools(t *testing.T, tcti, dir string) {
-	t.Helper()
-	run := func(args ...string) string {
-		t.Helper()
-		bin := needTool(t, args[0])
-		cmd := exec.Command(bin, args[1:]...)
-		cmd.Env = append(cmd.Environ(), "TPM2TOOLS_TCTI="+tcti)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		require.NoError(t, err, "%s: stdout %q stderr %q", strings.Join(args, " "), out.String(), errb.String())
-		return out.String()
-	}
-	run("tpm2_startup", "-c")
-	rnd := run("tpm2_getrandom", "--hex", "16")
-	b, err := hex.DecodeString(strings.TrimSpace(rnd))
-	require.NoError(t, err, rnd)
-	assert.Len(t, b, 16)
-
-	before := pcrValue(t, run("tpm2_pcrread", "sha256:23"), 23)
-	d := sha256.Sum256([]byte("tpm2_pcrextend"))
-	run("tpm2_pcrextend", "23:sha256="+hex.EncodeToString(d[:]))
-	after := pcrValue(t, run("tpm2_pcrread", "sha256:23"), 23)
-	want := sha256.Sum256(append(before, d[:]...))
-	assert.Equal(t, want[:], after, "PCR 23 after tpm2_pcrextend")
-
-	ctx := filepath.Join(dir, "primary.ctx")
-	out := run("tpm2_createprimary", "-C", "o", "-g", "sha256", "-G", "ecc", "-c", ctx)
-	assert.Contains(t, out, "name-alg")
-	run("tpm2_flushcontext", "-t")
-}
-
-// pcrValue picks "  N : 0x<hex>" out of tpm2_pcrread's YAML output.
-func pcrValue(t *testing.T, out string, idx int) []byte {
-	t.Helper()
-	for _, line := range strings.Split(out, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || strings.TrimSpace(k) != strconv.Itoa(idx) {
-			continue
-		}
-		b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(v), "0x"))
-		require.NoError(t, err, line)
-		return b
-	}
-	t.Fatalf("PCR %d not in tpm2_pcrread output:\n%s", idx, out)
-	return nil
 }

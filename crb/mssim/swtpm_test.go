@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ffatpm/ffatpm/crb/mssim/mssimtest"
 	"github.com/google/go-tpm/tpm2"
 	"github.com/stretchr/testify/require"
 )
@@ -11,7 +12,7 @@ import (
 // TestClientAgainstSwtpm drives swtpm's socket mode with this package's
 // Client: swtpm accepts TPM_SEND_COMMAND framing on its server port.
 func TestClientAgainstSwtpm(t *testing.T) {
-	addr := startSwtpm(t)
+	addr := mssimtest.StartSwtpm(t)
 	c, err := Dial(context.Background(), addr, ClientConfig{NoPlatform: true})
 	require.NoError(t, err)
 	defer c.Close()
