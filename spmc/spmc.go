@@ -402,3 +402,7 @@ func (e *endpoint) effectiveVersion() ffa.Version {
 	}
 	return e.version
 }
+
+// Bus returns the physical address space the SPMC checks buffers against
+// (nil if none was configured).
+func (s *SPMC) Bus() *phys.Bus { return s.bus }
