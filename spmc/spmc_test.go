@@ -37,8 +37,8 @@ func (echo) DirectReq2(_ spmc.Call, r ffa.DirectReq2) (ffa.DirectResp2, error) {
 
 type nopDev struct{}
 
-func (nopDev) ReadMMIO(uint64, int) (uint64, error)  { return 0, nil }
-func (nopDev) WriteMMIO(uint64, int, uint64) error { return nil }
+func (nopDev) ReadMMIO(uint64, int) (uint64, error) { return 0, nil }
+func (nopDev) WriteMMIO(uint64, int, uint64) error  { return nil }
 
 func newBus(t testing.TB) *phys.Bus {
 	b := phys.NewBus()
