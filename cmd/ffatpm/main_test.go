@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of the testscript scripts")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ffatpm": func() {
+			os.Exit(run(context.Background(), newEnv(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)))
+		},
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script. With -update, "cmp"
+// rewrites the golden files the scripts compare against.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("CI", os.Getenv("CI"))
+			return nil
+		},
+	})
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"strings"
+)
+
+const traceHelp = `
+Usage: ffatpm trace [scenario flags as for boot] [--only KINDS] [--svg FILE] [--jsonl]
+
+Boots like "ffatpm boot" and shows what happened underneath, in order: every
+FF-A call the kernel made (function, registers, result), every CRB register
+access (locality, register, value), and the driver core's events (initcalls
+with their return values, device additions, probes, deferrals, the deferred
+probe trigger, IMA's init). --svg draws a timeline of the initcall levels,
+probes, deferrals and IMA init.
+
+Examples:
+
+  ffatpm trace
+  ffatpm trace --preset seed-002-without-patches --only initcall,probe,defer,ima
+  ffatpm trace --preset seed-002-without-patches --svg seed002.svg
+  ffatpm trace --only ffa --jsonl | jq .
+`
+
+var traceKinds = []string{"ffa", "crb", "initcall", "probe", "defer", "device", "driver", "tpm", "ima", "fw"}
+
+type traceOptions struct {
+	only  string
+	svg   string
+	jsonl bool
+}
+
+func runTrace(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet("trace")
+	var sf scenarioFlags
+	sf.register(fs)
+	var o traceOptions
+	fs.StringVar(&o.only, "only", "", "show only these event kinds, comma separated: `KINDS` from\n"+strings.Join(traceKinds, ","))
+	fs.StringVar(&o.svg, "svg", "", "also draw the boot's timeline into `FILE` (SVG)")
+	fs.BoolVar(&o.jsonl, "jsonl", false, "print the events as JSON lines (the --out trace.jsonl form)")
+	if done, code := parseFlags(e, fs, traceHelp, args); done {
+		return code
+	}
+	if done, code := noArgs(e, fs); done {
+		return code
+	}
+	var kinds map[string]bool
+	if o.only != "" {
+		kinds = map[string]bool{}
+		for _, k := range splitList(o.only) {
+			if err := checkOneOf("--only kind", k, traceKinds); err != nil {
+				return report(e, "trace", usagef("%v", err))
+			}
+			kinds[k] = true
+		}
+	}
+	sc, err := sf.resolve()
+	if err != nil {
+		return report(e, "trace", err)
+	}
+	rep, err := bootScenario(ctx, sc, bootOptions{trace: true})
+	if err != nil {
+		return report(e, "trace", err)
+	}
+	return printTrace(e, rep, kinds, &o)
+}
