@@ -77,14 +77,14 @@ type choiceGroup struct {
 var symbolTable = []Symbol{
 	{Name: "ARM64", Type: TypeBool, Source: "arch/arm64/Kconfig"},
 	{Name: "X86", Type: TypeBool, Source: "arch/x86/Kconfig"},
-	{Name: "UML", Type: TypeBool, Source: "arch/um/Kconfig"},
 	{Name: "OF", Type: TypeBool, Source: "drivers/of/Kconfig"},
 	{Name: "ACPI", Type: TypeBool, Default: []condDefault{{"y", "X86"}}, Source: "drivers/acpi/Kconfig", Decides: true},
 	{Name: "NO_IOMEM", Type: TypeBool, Source: "arch/*/Kconfig"},
 	{Name: "HAS_IOMEM", Type: TypeBool, Depends: "!NO_IOMEM", Default: []condDefault{{"y", ""}}, Source: "lib/Kconfig"},
 	{Name: "SECURITY", Type: TypeBool, Source: "security/Kconfig", Decides: true},
+	{Name: "MODULES", Type: TypeBool, Source: "init/Kconfig"},
 	{Name: "IMA", Type: TypeBool, Depends: "SECURITY", Source: "security/integrity/ima/Kconfig", Decides: true,
-		Selects: []selectProp{{"INTEGRITY", ""}, {"SECURITYFS", ""}, {"TCG_TPM", "HAS_IOMEM && !UML"}}},
+		Selects: []selectProp{{"INTEGRITY", ""}, {"SECURITYFS", ""}, {"TCG_TPM", "HAS_IOMEM"}, {"TCG_CRB", "TCG_TPM && ACPI"}}},
 	{Name: "SECURITYFS", Type: TypeBool, Source: "security/Kconfig"},
 	{Name: "INTEGRITY", Type: TypeBool, Depends: "SECURITY", Default: []condDefault{{"y", ""}}, Source: "security/integrity/Kconfig"},
 	{Name: "IMA_MEASURE_PCR_IDX", Type: TypeInt, Depends: "IMA", Range: [2]int64{8, 14}, Default: []condDefault{{"10", ""}}, Source: "security/integrity/ima/Kconfig"},
@@ -354,6 +354,15 @@ func (k *Kconfig) resolveTri(r *Resolved, sym Symbol, dep Tristate, st Setting, 
 				r.Why += fmt.Sprintf(", limited by depends on %s", depText)
 			}
 			break
+		}
+	}
+	// Without loadable module support every m is n (the "modules" option
+	// on MODULES in init/Kconfig makes it the limit of all tristates).
+	if v == Module && sym.Type == TypeTristate && env("MODULES") != Yes {
+		r.Why += "; MODULES is not y, so m builds nothing (n)"
+		v = No
+		if r.Origin == FromConfig {
+			r.Origin = FromClamp
 		}
 	}
 	// Reverse dependencies: select raises the value (sym_calc_value ORs in

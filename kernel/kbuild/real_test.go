@@ -25,3 +25,35 @@ func TestRealVmlinux(t *testing.T) {
 		t.Logf("%-26s found=%v #%d level=%s module=%s pos=%s", fn, ok, i, e.Level, e.Module, e.Pos)
 	}
 }
+
+// TestRealDir loads a real module directory named by KBUILD_TEST_DIR (and
+// KBUILD_TEST_VMLINUX when set).
+func TestRealDir(t *testing.T) {
+	d := os.Getenv("KBUILD_TEST_DIR")
+	if d == "" {
+		t.Skip("set KBUILD_TEST_DIR to a /lib/modules/<version> directory to run")
+	}
+	in, err := Load(Options{Dir: d, Vmlinux: os.Getenv("KBUILD_TEST_VMLINUX")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("version %s", in.Version)
+	for _, f := range in.Files {
+		t.Logf("file %+v", f)
+	}
+	for _, r := range in.Kconfig.Decisive() {
+		t.Logf("%s=%s (%s) %s", r.Name, r.Value, r.Origin, r.Why)
+	}
+	for _, l := range in.LinkOrder.Levels {
+		t.Logf("level %s: %v exact=%v (%s)", l.Level.Name(), l.Fns, l.Exact, l.How)
+	}
+	for _, f := range in.LinkOrder.Facts {
+		t.Logf("fact %s", f)
+	}
+	for _, f := range in.Patches.Facts {
+		t.Logf("patch %s", f)
+	}
+	for _, w := range in.Warnings {
+		t.Logf("warning %s", w)
+	}
+}
