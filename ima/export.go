@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 
 	"github.com/ffatpm/ffatpm/ima/hashalg"
@@ -159,3 +161,46 @@ func SortedNames(files map[string][]byte) []string {
 type byteBuf []byte
 
 func (b *byteBuf) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// WriteFiles writes ExportFiles(perBank) into dir (created if needed).
+func (l *List) WriteFiles(dir string, perBank bool) error {
+	files, err := l.ExportFiles(perBank)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, n := range SortedNames(files) {
+		if err := os.WriteFile(filepath.Join(dir, n), files[n], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PCRFileName is the name WritePCRFiles gives bank alg's file.
+func PCRFileName(alg hashalg.Alg) string { return "pcrs-" + alg.String() + ".txt" }
+
+// WritePCRFiles reads PCR0..23 of every bank of rot and writes one evmctl
+// PCR file per bank into dir, named by PCRFileName.
+func WritePCRFiles(dir string, rot RootOfTrust) error {
+	all, err := ReadAll(rot, TPMPCRs)
+	if err != nil {
+		return err
+	}
+	for alg, vals := range all {
+		p := PCRValues{}
+		for i, v := range vals {
+			p[i] = v
+		}
+		var b byteBuf
+		if err := WritePCRFile(&b, p); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, PCRFileName(alg)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

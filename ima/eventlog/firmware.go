@@ -96,8 +96,10 @@ func DefaultComponents(im Images) []Component {
 	}
 	if !im.NoPCR8And9 {
 		cs = append(cs,
-			Component{PCR: 8, Type: EvIPL, Data: append([]byte(im.Cmdline), 0)},
-			Component{PCR: 9, Type: EvIPL, Data: []byte("kernel"), Content: or(im.Kernel, "kernel")},
+			// As GRUB logs them: "kernel_cmdline: <line>" NUL, digest over
+			// the command line alone; the image by its path, digest over it.
+			Component{PCR: 8, Type: EvIPL, Data: append([]byte("kernel_cmdline: "+im.Cmdline), 0), Content: []byte(im.Cmdline)},
+			Component{PCR: 9, Type: EvIPL, Data: []byte("/boot/Image\x00"), Content: or(im.Kernel, "kernel")},
 		)
 	}
 	return cs
@@ -105,7 +107,7 @@ func DefaultComponents(im Images) []Component {
 
 // Measure extends each component into ext and returns the crypto-agile log
 // describing what was extended (Spec ID event for ext's banks, a
-// StartupLocality event for locality, then one event per component).
+// StartupLocality event when locality is not 0, then one event per component).
 func Measure(ext Extender, comps []Component, locality uint8) (*Log, error) {
 	banks := ext.Banks()
 	spec := &SpecID{PlatformClass: 0, VersionMinor: 0, VersionMajor: 2, Errata: 0, UintnSize: 2}
@@ -121,8 +123,14 @@ func Measure(ext Extender, comps []Component, locality uint8) (*Log, error) {
 	for i, a := range banks {
 		zero[i] = hashalg.Digest{Alg: a, Digest: make([]byte, a.Size())}
 	}
-	l.Events = append(l.Events, Event{PCR: 0, Type: EvNoAction, Digests: zero,
-		Data: append(append([]byte(nil), StartupLocalitySignature...), locality)})
+	// The StartupLocality event is only needed when the TPM was started
+	// from locality 3 or 4 (H-CRTM), where PCR0 starts at the locality.
+	// It is omitted for locality 0: tpm2_eventlog 5.x extends it into
+	// PCR0 although EV_NO_ACTION events are never extended.
+	if locality != 0 {
+		l.Events = append(l.Events, Event{PCR: 0, Type: EvNoAction, Digests: zero,
+			Data: append(append([]byte(nil), StartupLocalitySignature...), locality)})
+	}
 	for _, c := range comps {
 		content := c.Content
 		if content == nil {
