@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ffatpm/ffatpm/crb/engine"
 	"github.com/ffatpm/ffatpm/crb/mssim"
-	"github.com/google/go-tpm-tools/simulator"
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
@@ -158,11 +158,11 @@ func parseBackend(s string) (serveBackend, error) {
 func openEngine(ctx context.Context, b serveBackend) (transport.TPM, func() error, error) {
 	switch b.kind {
 	case "sim":
-		sim, err := simulator.Get()
+		sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
 		if err != nil {
 			return nil, nil, fmt.Errorf("starting the built-in TPM simulator: %w", err)
 		}
-		return transport.FromReadWriteCloser(sim), sim.Close, nil
+		return sim, sim.Close, nil
 	case "swtpm":
 		c, err := mssim.Dial(ctx, b.addr, mssim.ClientConfig{NoPlatform: true})
 		if err != nil {

@@ -48,7 +48,7 @@ var listeningRE = regexp.MustCompile(`TPM on (127\.0\.0\.1:(\d+))`)
 
 // startServe runs "ffatpm serve" with args (plus --addr 127.0.0.1:0) until
 // the test ends.
-func startServe(t *testing.T, args ...string) *runningServe {
+func startServe(t testing.TB, args ...string) *runningServe {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	rs := &runningServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
@@ -188,4 +188,27 @@ func TestServeShutdownWithClients(t *testing.T) {
 		c.Close()
 	}
 	assert.Contains(t, rs.stdout.String(), "stopped: 8 connections")
+}
+
+// TestServeBadTPMCommands: well-framed but nonsensical TPM commands (empty,
+// shorter than a header, header size disagreeing) never bring serve down.
+func TestServeBadTPMCommands(t *testing.T) {
+	rs := startServe(t)
+	for _, cmd := range [][]byte{{}, {0x80}, {0x80, 0x01, 0, 0, 0, 99, 0, 0, 0x01, 0x7b}, bytes.Repeat([]byte{0xff}, 64)} {
+		c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{NoPlatform: true})
+		require.NoError(t, err)
+		rsp, err := c.Send(cmd)
+		if err == nil {
+			// A TPM answer must be an error code, not success.
+			require.GreaterOrEqual(t, len(rsp), 10)
+			assert.NotEqual(t, []byte{0, 0, 0, 0}, rsp[6:10], "command %x", cmd)
+		}
+		c.Close()
+	}
+	c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{NoPlatform: true})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = tpm2.GetRandom{BytesRequested: 8}.Execute(c)
+	require.NoError(t, err, "serve still answers")
+	require.Equal(t, serveExitOK, rs.stop())
 }
