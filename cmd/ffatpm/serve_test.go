@@ -53,7 +53,9 @@ func startServe(t testing.TB, args ...string) *runningServe {
 	ctx, cancel := context.WithCancel(context.Background())
 	rs := &runningServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	done := make(chan int, 1)
-	go func() { done <- runServe(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), rs.stdout, rs.stderr) }()
+	go func() {
+		done <- runServe(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), rs.stdout, rs.stderr)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := listeningRE.FindStringSubmatch(rs.stdout.String()); m != nil {
