@@ -417,6 +417,7 @@ func (k *Kernel) banner() {
 	}
 	k.printf("Booting Linux on physical CPU 0x0000000000 [0x410fd0c0]")
 	k.printf("Linux version %s (ffatpm model)", v)
+	k.printACPITables()
 }
 
 func (k *Kernel) finish() {

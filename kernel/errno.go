@@ -34,6 +34,8 @@ const (
 	EBADMSG      Errno = 74
 	EOPNOTSUPP   Errno = 95
 	ETIMEDOUT    Errno = 110
+	ETIME        Errno = 62
+	E2BIG        Errno = 7
 	EPROBE_DEFER Errno = 517 // kernel-internal: driver requests probe retry
 	ENOTSUPP     Errno = 524 // kernel-internal
 )
@@ -44,7 +46,7 @@ var errnoNames = map[Errno]string{
 	EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV",
 	EINVAL: "EINVAL", ENOSPC: "ENOSPC", ERANGE: "ERANGE", ENODATA: "ENODATA",
 	EPROTO: "EPROTO", EBADMSG: "EBADMSG", EOPNOTSUPP: "EOPNOTSUPP",
-	ETIMEDOUT: "ETIMEDOUT", EPROBE_DEFER: "EPROBE_DEFER", ENOTSUPP: "ENOTSUPP",
+	ETIMEDOUT: "ETIMEDOUT", ETIME: "ETIME", E2BIG: "E2BIG", EPROBE_DEFER: "EPROBE_DEFER", ENOTSUPP: "ENOTSUPP",
 }
 
 // String returns the symbolic name ("EPROBE_DEFER"), or "0" for success and

@@ -92,6 +92,9 @@ func (k *Kernel) event(e Event) {
 	}
 	e.T, e.Level, e.Initcall = k.clock.now, k.cur.Level, k.cur.Initcall
 	k.events = append(k.events, e)
+	if k.spec.Hooks.Event != nil {
+		k.spec.Hooks.Event(e)
+	}
 }
 
 // Panic stops the boot as a kernel BUG/panic would; msg is the log text.

@@ -1,10 +1,26 @@
 package kernel
 
+import (
+	"fmt"
+
+	"github.com/ffatpm/ffatpm/ffa"
+	"github.com/ffatpm/ffatpm/ffa/phys"
+)
+
+// MemResource is a memory range an ACPI device's _CRS declares.
+type MemResource struct {
+	Base, Size uint64
+}
+
 // ACPIDevice is a device the firmware's ACPI namespace (DSDT) describes.
 type ACPIDevice struct {
-	HID string // _HID, e.g. "MSFT0101" for a TPM 2.0 device
-	UID int    // instance; the device is named "<HID>:<UID as %02x>"
+	HID       string // _HID, e.g. "MSFT0101" for a TPM 2.0 device
+	UID       int    // instance; the device is named "<HID>:<UID as %02x>"
+	Resources []MemResource
 }
+
+// Name returns Linux's name of an ACPI device: "MSFT0101:00".
+func (d ACPIDevice) Name() string { return fmt.Sprintf("%s:%02x", d.HID, d.UID&0xff) }
 
 // Platform is the machine the kernel boots on, as firmware hands it over:
 // ACPI tables and namespace devices, and the ways into the secure world.
@@ -14,11 +30,14 @@ type Platform struct {
 	ACPITables map[string][]byte
 	// ACPIDevices lists the namespace devices acpi_init enumerates.
 	ACPIDevices []ACPIDevice
-}
-
-// ACPIDeviceName returns Linux's name of an ACPI device: "MSFT0101:00".
-func (d ACPIDevice) Name() string {
-	const hex = "0123456789abcdef"
-	u := d.UID & 0xff
-	return d.HID + ":" + string([]byte{hex[u>>4], hex[u&15]})
+	// Conduit is the SMC conduit into the secure world (nil: the firmware
+	// implements no SMCCC v1.2 FF-A interface).
+	Conduit ffa.Conduit
+	// Mem is the normal world's view of physical memory: the RX/TX buffers
+	// and the CRB's MMIO window.
+	Mem phys.Accessor
+	// RxTxBase is the Non-secure RAM the kernel uses for its FF-A TX buffer
+	// (at RxTxBase) and RX buffer (right after it); room for two buffers of
+	// the size FFA_FEATURES(FFA_RXTX_MAP) asks for.
+	RxTxBase uint64
 }

@@ -1,0 +1,219 @@
+package kernel
+
+import (
+	"fmt"
+
+	"github.com/ffatpm/ffatpm/ffa"
+)
+
+// This file models drivers/firmware/arm_ffa/: the arm_ffa bus (bus.c) and
+// ffa_init (driver.c), which talk to the secure world with FF-A calls over
+// the platform's conduit.
+
+const ffaPrefix = "ARM FF-A: "
+
+// FFADevice is the bus-specific part of a device on the arm_ffa bus
+// (struct ffa_device).
+type FFADevice struct {
+	ID         int    // ida id: the N of "arm-ffa-N"
+	VMID       ffa.ID // partition ID
+	UUID       ffa.UUID
+	Properties ffa.PartitionProperties
+	Mode32     bool // use the SMC32 direct messages (mode_32bit_set)
+}
+
+// ffaDrvInfo is the driver's drv_info.
+type ffaDrvInfo struct {
+	version ffa.Version
+	vmID    ffa.ID
+	req2    bool // FFA_MSG_SEND_DIRECT_REQ2 is supported
+	nextID  int
+	client  *ffa.Client
+}
+
+// ffaDriverData is the bus-specific part of an FF-A driver: its UUID table.
+type ffaDriverData struct{ ids []ffa.UUID }
+
+func newFFABus() *Bus {
+	return &Bus{
+		Name: "arm_ffa",
+		// ffa_device_match: a device without a UUID (FF-A v1.0) matches any
+		// driver with a table; otherwise the UUIDs must be equal.
+		Match: func(dev *Device, drv *Driver) bool {
+			fd, _ := dev.Data.(*FFADevice)
+			dd, _ := drv.Data.(*ffaDriverData)
+			if fd == nil || dd == nil {
+				return false
+			}
+			for _, u := range dd.ids {
+				if fd.UUID.IsNil() || fd.UUID == u {
+					return true
+				}
+			}
+			return false
+		},
+		// ffa_device_probe: a device whose UUID is still null is skipped.
+		Probe: func(k *Kernel, dev *Device) error {
+			fd := dev.Data.(*FFADevice)
+			if fd.UUID.IsNil() {
+				return ENODEV
+			}
+			return dev.driver.Probe(k, dev)
+		},
+	}
+}
+
+// ffaCall makes one FF-A call through the platform's conduit, counting it.
+func (k *Kernel) ffaCall(in ffa.Frame) ffa.Frame {
+	k.clock.Advance(k.costs.FFACall)
+	name := in.Func().String()
+	if k.ffaCounts == nil {
+		k.ffaCounts = map[string]int{}
+	}
+	k.ffaCounts[name]++
+	out := k.spec.Platform.Conduit.Call(in)
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvFFACall, Detail: name + " -> " + out.Func().String()})
+	}
+	return out
+}
+
+// ffaErrno maps an FFA_ERROR frame to Linux's errno (ffa_to_linux_errno).
+func ffaErrno(err error) Errno {
+	if s, ok := err.(ffa.Status); ok {
+		return Errno(-s.LinuxErrno())
+	}
+	return EINVAL
+}
+
+// ffaBusInit is arm_ffa_bus_init (subsys_initcall in bus.c).
+func ffaBusInit(k *Kernel) error {
+	if err := k.BusRegister(k.drv.ffaBus); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ffaInit is ffa_init. The firmware-facing part (version check, ID,
+// RX/TX map, notification probes, partition discovery) is the ffa package's
+// Client, which speaks the calls as the Linux driver does; this function
+// prints its lines, maps its failure to ffa_init's return value and creates
+// the devices on the arm_ffa bus.
+func ffaInit(k *Kernel) error {
+	if k.spec.Patches.FFABusInFFAInit {
+		if err := k.BusRegister(k.drv.ffaBus); err != nil {
+			return err
+		}
+	}
+	p := &k.spec.Platform
+	// ffa_transport_init: no SMCCC v1.2 conduit, no FF-A.
+	if p.Conduit == nil {
+		return EOPNOTSUPP
+	}
+	const maxBuf = 64 << 10
+	cl := ffa.NewClient(ffa.ConduitFunc(k.ffaCall), ffa.ClientConfig{TX: p.RxTxBase, RX: p.RxTxBase + maxBuf, Mem: p.Mem})
+	rep, err := cl.Init()
+	if rep != nil {
+		for _, l := range rep.Log {
+			k.printf("%s%s", ffaPrefix, l.Text)
+		}
+	}
+	if err != nil {
+		if k.fault != nil {
+			return k.fault
+		}
+		e := Errno(-ffa.LinuxErrno(err))
+		if e <= 0 {
+			e = EINVAL
+		}
+		return e
+	}
+	info := &ffaDrvInfo{version: rep.Version, vmID: rep.ID, req2: rep.Req2Supported, nextID: 1, client: cl}
+	k.drv.ffaInfo = info
+	if e := k.ffaSetupPartitions(info, rep.Partitions); e != 0 {
+		k.printf(ffaPrefix + "failed to setup partitions")
+		k.drv.ffaInfo = nil
+		return e
+	}
+	return nil
+}
+
+// ffaSetupPartitions is ffa_setup_partitions: one ffa_device per partition,
+// then one for the host if it is not among them.
+func (k *Kernel) ffaSetupPartitions(info *ffaDrvInfo, parts []ffa.PartitionInfo) Errno {
+	if len(parts) == 0 {
+		k.printf(ffaPrefix+"ffa_setup_partitions: No partitions found, error %d", 0)
+		return EINVAL
+	}
+	host := false
+	for _, pi := range parts {
+		if pi.ID == info.vmID {
+			host = true
+		}
+		fd := &FFADevice{VMID: pi.ID, UUID: pi.UUID, Properties: pi.Properties}
+		if info.version > ffa.Version1_0 && !pi.Properties.Has(ffa.PropAArch64) {
+			fd.Mode32 = true
+		}
+		k.ffaDeviceRegister(info, fd)
+	}
+	if !host {
+		k.ffaDeviceRegister(info, &FFADevice{VMID: info.vmID})
+	}
+	return 0
+}
+
+// ffaDeviceRegister is ffa_device_register: name "arm-ffa-N", N from 1.
+func (k *Kernel) ffaDeviceRegister(info *ffaDrvInfo, fd *FFADevice) {
+	fd.ID = info.nextID
+	info.nextID++
+	dev := &Device{Name: fmt.Sprintf("arm-ffa-%d", fd.ID), Bus: k.drv.ffaBus, Data: fd}
+	if err := k.DeviceAdd(dev); err != nil {
+		e, _ := AsErrno(err)
+		k.devPrintf(dev, "unable to register device %s err=%d", dev.Name, e.Ret())
+	}
+}
+
+// ffaRegister is ffa_register / ffa_driver_register.
+func (k *Kernel) ffaRegister(drv *Driver) error {
+	if drv.Probe == nil {
+		return EINVAL
+	}
+	drv.Bus = k.drv.ffaBus
+	return k.DriverRegister(drv)
+}
+
+// ffaSendDirect is the ffa_dev ops' sync_send_receive: a direct request,
+// 32 or 64 bit per the device's mode.
+func (k *Kernel) ffaSendDirect(fd *FFADevice, data *[5]uint64) Errno {
+	info := k.drv.ffaInfo
+	if info == nil {
+		return ENODEV
+	}
+	out, err := info.client.DirectReq(fd.VMID, !fd.Mode32, *data)
+	if err != nil {
+		return Errno(-ffa.LinuxErrno(err))
+	}
+	*data = out
+	return 0
+}
+
+// ffaSendDirect2 is sync_send_receive2 (FFA_MSG_SEND_DIRECT_REQ2).
+func (k *Kernel) ffaSendDirect2(fd *FFADevice, data *[14]uint64) Errno {
+	info := k.drv.ffaInfo
+	if info == nil {
+		return ENODEV
+	}
+	out, err := info.client.DirectReq2(fd.VMID, fd.UUID, *data)
+	if err != nil {
+		return Errno(-ffa.LinuxErrno(err))
+	}
+	*data = out
+	return 0
+}
+
+// supportsDirectRecv / supportsDirectReq2Recv are
+// ffa_partition_supports_direct_recv / _req2_recv.
+func (fd *FFADevice) supportsDirectRecv() bool { return fd.Properties.Has(ffa.PropDirectReqRecv) }
+func (fd *FFADevice) supportsDirectReq2Recv() bool {
+	return fd.Properties.Has(ffa.PropDirectReq2Recv) && !fd.Mode32
+}

@@ -1,0 +1,379 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// This file models drivers/char/tpm/tpm_crb.c for the ACPI TPM2 table with
+// start method 15 (CRB over FF-A): crb_acpi_add, crb_map_io and the
+// tpm_class_ops (request/relinquish locality, cmd_ready, go_idle, send,
+// status, recv) over the CRB's MMIO registers, with tpm_crb_ffa_start()
+// telling the TPM service that the control area changed.
+
+// CRB register offsets inside a locality's block (TCG PC Client PTP).
+const (
+	crbLocState   = 0x00
+	crbLocCtrl    = 0x08
+	crbLocSts     = 0x0C
+	crbIntfID     = 0x30
+	crbCtrlReq    = 0x40 // the control area starts here
+	crbCtrlSts    = 0x44
+	crbCtrlCancel = 0x48
+	crbCtrlStart  = 0x4C
+	crbCmdSize    = 0x58
+	crbCmdLAddr   = 0x5C
+	crbCmdHAddr   = 0x60
+	crbRspSize    = 0x64
+	crbRspAddr    = 0x68
+
+	crbLocCtrlRequestAccess = 1 << 0
+	crbLocCtrlRelinquish    = 1 << 1
+	crbLocStateLocAssigned  = 1 << 1
+	crbLocStateRegValidSts  = 1 << 7
+	crbCtrlReqCmdReady      = 1 << 0
+	crbCtrlReqGoIdle        = 1 << 1
+	crbCtrlStsError         = 1 << 0
+	crbStartInvoke          = 1 << 0
+
+	tpmTimeoutC   = 200 * time.Millisecond // TPM2_TIMEOUT_C
+	tpmTimeoutA   = 750 * time.Millisecond
+	tpmPollSleep  = 100 * time.Microsecond // usleep_range(50, 100)
+	tpmCmdTimeout = 2 * time.Second        // bound on polling CTRL_START
+	tpmBufSize    = 4096
+)
+
+// crbPriv is struct crb_priv.
+type crbPriv struct {
+	sm               uint32
+	regsH            uint64 // locality registers (control area - 0x40)
+	regsT            uint64 // control area
+	cmd, rsp         uint64
+	cmdSize, rspSize uint32
+	ffaFlags, ffaAtt uint8
+	dev              *Device
+}
+
+func newCRBACPIDriver() *Driver {
+	return &Driver{Name: tpmCRBDriverName, Probe: crbACPIAdd, Data: &acpiDriverData{ids: []string{tpmCRBHID}}}
+}
+
+// crbACPIDriverInit is the initcall module_acpi_driver(crb_acpi_driver)
+// generates (acpi_bus_register_driver).
+func crbACPIDriverInit(k *Kernel) error {
+	drv := k.drv.crbACPIDriver
+	drv.Bus = k.drv.acpiBus
+	return k.DriverRegister(drv)
+}
+
+// crbACPIAdd is crb_acpi_add, the ACPI driver's probe.
+func crbACPIAdd(k *Kernel, dev *Device) error {
+	raw, ok := k.spec.Platform.ACPITables["TPM2"]
+	if !ok {
+		k.devPrintf(dev, fwBug+"failed to get TPM2 ACPI table")
+		return EINVAL
+	}
+	t, sumOK, err := ParseTPM2Table(raw)
+	if !sumOK && err == nil {
+		k.printf("ACPI BIOS Warning (bug): Incorrect checksum in table [TPM2]")
+	}
+	if err != nil {
+		k.devPrintf(dev, fwBug+"failed to get TPM2 ACPI table")
+		k.event(Event{Kind: EvProbeReturn, Device: dev.Name, Detail: err.Error(), Err: EINVAL})
+		return EINVAL
+	}
+	if t.StartMethod == TPM2StartMMIO {
+		return ENODEV
+	}
+	priv := &crbPriv{sm: t.StartMethod, dev: dev}
+	if t.StartMethod == TPM2StartCRBARMSMC && t.Length < tpm2TableSize+tpm2CRBSMCSize {
+		k.devPrintf(dev, fwBug+"TPM2 ACPI table has wrong size %d for start method type %d", t.Length, TPM2StartCRBARMSMC)
+		return EINVAL
+	}
+	if t.StartMethod == TPM2StartCRBARMFFA {
+		if !t.HasFFAParams {
+			k.devPrintf(dev, fwBug+"TPM2 ACPI table has wrong size %d for start method type %d", t.Length, TPM2StartCRBARMFFA)
+			return EINVAL
+		}
+		priv.ffaFlags, priv.ffaAtt = t.FFAFlags, t.FFAAttributes
+		if err := k.crbFFAInitReachable(); err != nil {
+			if e, _ := AsErrno(err); e == ENOENT {
+				return EPROBE_DEFER // FF-A driver is not available yet
+			}
+			return err
+		}
+		if k.panicked {
+			return nil
+		}
+	}
+	if e := k.crbMapIO(priv, dev, t); e != 0 {
+		return e
+	}
+	return k.tpmChipRegister(dev, priv)
+}
+
+// crbFFAInitReachable calls tpm_crb_ffa_init() through tpm_crb_ffa.h: when
+// tpm_crb cannot reach tpm_crb_ffa (IS_REACHABLE is false: tpm_crb built in,
+// tpm_crb_ffa a module, or not built) the header's stub returns 0.
+func (k *Kernel) crbFFAInitReachable() error {
+	if !k.cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA") {
+		return nil
+	}
+	return k.tpmCRBFFAInit()
+}
+
+// crbFFAStartReachable is tpm_crb_ffa_start through the header (stub: 0).
+func (k *Kernel) crbFFAStartReachable(priv *crbPriv, typ, loc int) Errno {
+	if priv.sm != TPM2StartCRBARMFFA || !k.cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA") {
+		return 0
+	}
+	return k.tpmCRBFFAStart(typ, loc)
+}
+
+// mmio accesses; an access the bus refuses is a synchronous external abort.
+func (k *Kernel) ioread32(addr uint64) uint32 {
+	k.clock.Advance(k.costs.MMIO)
+	v, err := k.spec.Platform.Mem.Read(addr, 4)
+	if err != nil {
+		k.externalAbort(err)
+		return 0xFFFFFFFF
+	}
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvMMIO, Detail: fmt.Sprintf("read32 %#x = %#x", addr, v)})
+	}
+	return uint32(v)
+}
+
+func (k *Kernel) iowrite32(addr uint64, v uint32) {
+	k.clock.Advance(k.costs.MMIO)
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvMMIO, Detail: fmt.Sprintf("write32 %#x = %#x", addr, v)})
+	}
+	if err := k.spec.Platform.Mem.Write(addr, 4, uint64(v)); err != nil {
+		k.externalAbort(err)
+	}
+}
+
+func (k *Kernel) ioread64(addr uint64) uint64 {
+	lo := uint64(k.ioread32(addr))
+	hi := uint64(k.ioread32(addr + 4))
+	return hi<<32 | lo
+}
+
+func (k *Kernel) externalAbort(err error) {
+	if k.panicked {
+		return
+	}
+	k.printf("Internal error: synchronous external abort: 0000000096000010 [#1] SMP")
+	k.printf("%v", err)
+	k.Panic("Kernel panic - not syncing: synchronous external abort: Fatal exception")
+}
+
+// waitReg32 is crb_wait_for_reg_32: poll until (reg & mask) == value.
+func (k *Kernel) waitReg32(addr uint64, mask, value uint32, timeout time.Duration) bool {
+	stop := k.clock.now + timeout
+	for {
+		if k.ioread32(addr)&mask == value {
+			return true
+		}
+		if k.panicked || k.clock.now > stop {
+			return false
+		}
+		k.clock.Advance(tpmPollSleep)
+	}
+}
+
+func (k *Kernel) crbRequestLocality(priv *crbPriv, loc int) Errno {
+	k.iowrite32(priv.regsH+crbLocCtrl, crbLocCtrlRequestAccess)
+	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeLocality, loc); e != 0 {
+		return e
+	}
+	want := uint32(crbLocStateLocAssigned | crbLocStateRegValidSts)
+	if !k.waitReg32(priv.regsH+crbLocState, want, want, tpmTimeoutC) {
+		k.devPrintf(priv.dev, "TPM_LOC_STATE_x.requestAccess timed out")
+		return ETIME
+	}
+	return 0
+}
+
+func (k *Kernel) crbRelinquishLocality(priv *crbPriv, loc int) Errno {
+	k.iowrite32(priv.regsH+crbLocCtrl, crbLocCtrlRelinquish)
+	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeLocality, loc); e != 0 {
+		return e
+	}
+	mask := uint32(crbLocStateLocAssigned | crbLocStateRegValidSts)
+	if !k.waitReg32(priv.regsH+crbLocState, mask, crbLocStateRegValidSts, tpmTimeoutC) {
+		k.devPrintf(priv.dev, "TPM_LOC_STATE_x.Relinquish timed out")
+		return ETIME
+	}
+	return 0
+}
+
+func (k *Kernel) crbCmdReady(priv *crbPriv, loc int) Errno {
+	k.iowrite32(priv.regsT+crbCtrlReq-crbCtrlReq, crbCtrlReqCmdReady)
+	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
+		return e
+	}
+	if !k.waitReg32(priv.regsT, crbCtrlReqCmdReady, 0, tpmTimeoutC) {
+		k.devPrintf(priv.dev, "cmdReady timed out")
+		return ETIME
+	}
+	return 0
+}
+
+func (k *Kernel) crbGoIdle(priv *crbPriv, loc int) Errno {
+	k.iowrite32(priv.regsT, crbCtrlReqGoIdle)
+	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
+		return e
+	}
+	if !k.waitReg32(priv.regsT, crbCtrlReqGoIdle, 0, tpmTimeoutC) {
+		k.devPrintf(priv.dev, "goIdle timed out")
+		return ETIME
+	}
+	return 0
+}
+
+// crbMapIO is crb_map_io: map the control area (its locality registers sit
+// just below it), wake the TPM, read the command and response buffer
+// addresses and put it back to idle.
+func (k *Kernel) crbMapIO(priv *crbPriv, dev *Device, t TPM2Table) Errno {
+	ad, _ := dev.Data.(*ACPIDeviceData)
+	if ad == nil || len(ad.Resources) == 0 {
+		k.devPrintf(dev, fwBug+"TPM2 ACPI table does not define a memory resource")
+		return EINVAL
+	}
+	priv.regsT = t.ControlAddress
+	priv.regsH = t.ControlAddress - crbCtrlReq
+	if !k.regionMapped(priv.regsH, 0x80) {
+		k.devPrintf(dev, "can't request region for resource [mem %#010x-%#010x]", priv.regsH, priv.regsH+0x7f)
+		return EBUSY
+	}
+	if e := k.crbRequestLocality(priv, 0); e != 0 {
+		return e
+	}
+	if e := k.crbCmdReady(priv, 0); e != 0 {
+		k.crbRelinquishLocality(priv, 0)
+		return e
+	}
+	priv.cmd = uint64(k.ioread32(priv.regsH+crbCmdHAddr))<<32 | uint64(k.ioread32(priv.regsH+crbCmdLAddr))
+	priv.cmdSize = k.ioread32(priv.regsH + crbCmdSize)
+	priv.rsp = k.ioread64(priv.regsH + crbRspAddr)
+	priv.rspSize = k.ioread32(priv.regsH + crbRspSize)
+	var e Errno
+	switch {
+	case k.panicked:
+		return EIO
+	case priv.cmd == priv.rsp && priv.cmdSize != priv.rspSize:
+		k.devPrintf(dev, fwBug+"overlapping command and response buffer sizes are not identical")
+		e = EINVAL
+	case priv.cmdSize < 10 || priv.rspSize < 10 || !k.regionMapped(priv.cmd, uint64(priv.cmdSize)) || !k.regionMapped(priv.rsp, uint64(priv.rspSize)):
+		k.devPrintf(dev, "can't request region for resource [mem %#010x-%#010x]", priv.cmd, priv.cmd+uint64(priv.cmdSize)-1)
+		e = EBUSY
+	}
+	k.crbGoIdle(priv, 0)
+	k.crbRelinquishLocality(priv, 0)
+	return e
+}
+
+// regionMapped reports whether [addr, addr+size) lies in one region of the
+// normal world's address space (what devm_ioremap_resource needs).
+func (k *Kernel) regionMapped(addr, size uint64) bool {
+	if size == 0 || addr+size < addr {
+		return false
+	}
+	b := k.spec.Platform.Mem.Bus()
+	if b == nil {
+		return false
+	}
+	r, ok := b.Lookup(addr)
+	return ok && r.Contains(addr, size)
+}
+
+// crbTransmit is tpm_try_transmit over the CRB ops: send, poll status,
+// receive. The caller holds the chip (locality and cmdReady).
+func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
+	if len(cmd) > int(priv.cmdSize) {
+		k.devPrintf(priv.dev, "invalid command count value %d %d", len(cmd), priv.cmdSize)
+		return nil, E2BIG
+	}
+	// crb_send: memcpy_toio, CTRL_START, tpm_crb_ffa_start.
+	k.writeBuf(priv.cmd, cmd)
+	k.iowrite32(priv.regsT+crbCtrlStart-crbCtrlReq, crbStartInvoke)
+	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, 0); e != 0 {
+		return nil, e
+	}
+	// Poll crb_status until CTRL_START clears.
+	stop := k.clock.now + tpmCmdTimeout
+	for k.ioread32(priv.regsT+crbCtrlStart-crbCtrlReq)&crbStartInvoke != 0 {
+		if k.panicked {
+			return nil, EIO
+		}
+		if k.clock.now > stop {
+			k.iowrite32(priv.regsT+crbCtrlCancel-crbCtrlReq, 1)
+			return nil, ETIME
+		}
+		k.clock.Advance(tpmPollSleep)
+	}
+	k.clock.Advance(k.costs.TPMCmd)
+	// crb_recv.
+	if k.ioread32(priv.regsT+crbCtrlSts-crbCtrlReq)&crbCtrlStsError != 0 {
+		return nil, EIO
+	}
+	hdr := k.readBuf(priv.rsp, 8)
+	if k.panicked {
+		return nil, EIO
+	}
+	size := binary.BigEndian.Uint32(hdr[2:6])
+	if size < 10 || size > priv.rspSize || size > tpmBufSize {
+		return nil, EIO
+	}
+	return append(hdr, k.readBuf(priv.rsp+8, int(size)-8)...), 0
+}
+
+// writeBuf / readBuf are memcpy_toio / memcpy_fromio in 32-bit accesses.
+func (k *Kernel) writeBuf(addr uint64, p []byte) {
+	var w [4]byte
+	for i := 0; i < len(p); i += 4 {
+		w = [4]byte{}
+		copy(w[:], p[i:])
+		k.iowrite32(addr+uint64(i), binary.LittleEndian.Uint32(w[:]))
+		if k.panicked {
+			return
+		}
+	}
+}
+
+func (k *Kernel) readBuf(addr uint64, n int) []byte {
+	out := make([]byte, 0, n+4)
+	var w [4]byte
+	for i := 0; i < n; i += 4 {
+		binary.LittleEndian.PutUint32(w[:], k.ioread32(addr+uint64(i)))
+		out = append(out, w[:]...)
+		if k.panicked {
+			break
+		}
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// crbChipStart / crbChipStop are tpm_chip_start / tpm_chip_stop for CRB:
+// locality 0 and cmdReady around each use of the chip.
+func (k *Kernel) crbChipStart(priv *crbPriv) Errno {
+	if e := k.crbRequestLocality(priv, 0); e != 0 {
+		return e
+	}
+	if e := k.crbCmdReady(priv, 0); e != 0 {
+		k.crbRelinquishLocality(priv, 0)
+		return e
+	}
+	return 0
+}
+
+func (k *Kernel) crbChipStop(priv *crbPriv) {
+	k.crbGoIdle(priv, 0)
+	k.crbRelinquishLocality(priv, 0)
+}
