@@ -262,7 +262,7 @@ func Resolve(cfg *Config, version string, overrides ...Override) *Kconfig {
 		}
 		switch sym.Type {
 		case TypeBool, TypeTristate:
-			k.resolveTri(&r, sym, dep, st, assigned, isOverride, env)
+			k.resolveTri(&r, sym, dep, st, assigned, isOverride, env, lookup)
 		default:
 			k.resolveScalar(&r, sym, dep, st, assigned, isOverride, env)
 		}
@@ -288,7 +288,7 @@ func zeroValue(t SymType) Value {
 	return IntValue(0)
 }
 
-func (k *Kconfig) resolveTri(r *Resolved, sym Symbol, dep Tristate, st Setting, assigned, isOverride bool, env func(string) Tristate) {
+func (k *Kconfig) resolveTri(r *Resolved, sym Symbol, dep Tristate, st Setting, assigned, isOverride bool, env func(string) Tristate, lookup func(string) (Setting, bool)) {
 	r.Set = true
 	depText := sym.Depends
 	switch {
@@ -331,7 +331,7 @@ func (k *Kconfig) resolveTri(r *Resolved, sym Symbol, dep Tristate, st Setting, 
 			}
 		}
 	} else if sym.Choice != "" {
-		v = k.choiceValue(sym, dep, r)
+		v = k.choiceValue(sym, dep, r, lookup)
 	} else {
 		v = No
 		r.Origin = FromDefault
@@ -393,7 +393,7 @@ func (k *Kconfig) resolveTri(r *Resolved, sym Symbol, dep Tristate, st Setting, 
 	r.Value = TriValue(v)
 }
 
-func (k *Kconfig) choiceValue(sym Symbol, dep Tristate, r *Resolved) Tristate {
+func (k *Kconfig) choiceValue(sym Symbol, dep Tristate, r *Resolved, lookup func(string) (Setting, bool)) Tristate {
 	var grp choiceGroup
 	for _, g := range choiceTable {
 		if g.name == sym.Choice {
@@ -411,7 +411,7 @@ func (k *Kconfig) choiceValue(sym Symbol, dep Tristate, r *Resolved) Tristate {
 		if m == sym.Name {
 			continue
 		}
-		if s, ok := k.syms[m]; ok && s.Origin != FromChoice && s.Tri() == Yes {
+		if s, ok := lookup(m); ok && s.Value.Kind == KindTristate && s.Value.Tri != No {
 			r.Why = fmt.Sprintf("choice %q: CONFIG_%s is selected", grp.name, m)
 			return No
 		}

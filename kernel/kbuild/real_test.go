@@ -57,3 +57,17 @@ func TestRealDir(t *testing.T) {
 		t.Logf("warning %s", w)
 	}
 }
+
+func TestRealReport(t *testing.T) {
+	d := os.Getenv("KBUILD_TEST_DIR")
+	if d == "" {
+		t.Skip("set KBUILD_TEST_DIR")
+	}
+	in, err := Load(Options{Dir: d, Vmlinux: os.Getenv("KBUILD_TEST_VMLINUX")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WriteReport(os.Stdout, os.Getenv("KBUILD_TEST_BASE")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -38,7 +38,7 @@ func ParseSystemMap(name string, data []byte) (*InitcallTable, error) {
 			continue
 		}
 		if strings.Contains(line, debianStub) {
-			return nil, lineErr(name, ln, "this is Debian's placeholder System.map (%q): the real one, and the vmlinux with the initcall table, are in the linux-image-<version>-dbg package; pass its /usr/lib/debug/boot/vmlinux-<version> with --vmlinux", strings.TrimSpace(line))
+			return nil, lineErr(name, ln, "Debian's placeholder, not a System.map (%q): the real System.map and the vmlinux are in linux-image-<version>-dbg; pass its /usr/lib/debug/boot/vmlinux-<version> with --vmlinux", strings.TrimSpace(line))
 		}
 		f := strings.Fields(line)
 		if len(f) != 3 && len(f) != 4 {
