@@ -660,3 +660,14 @@ func (d *Device) Snapshot(n int) Snapshot {
 	return Snapshot{State: d.state, Active: d.active, Pending: d.pending, LocState: d.locState(),
 		LocSts: l.locSts, CtrlReq: l.ctrlReq, CtrlSts: d.ctrlSts(), Cancel: l.cancel, Start: l.start, IntSts: l.intSts}
 }
+
+// PeekLocCtrl returns the LOC_CTRL value software latched at locality n and
+// the TPM has not yet processed (the TPM-side view; software reads 0).
+func (d *Device) PeekLocCtrl(n int) uint32 {
+	if n < 0 || n >= NumLocalities {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.loc[n].locCtrl
+}

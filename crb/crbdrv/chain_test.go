@@ -1,0 +1,71 @@
+package crbdrv_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"testing"
+
+	"github.com/ffatpm/ffatpm/crb/crbdrv"
+	"github.com/ffatpm/ffatpm/crb/engine"
+	"github.com/ffatpm/ffatpm/crb/platform"
+	"github.com/google/go-tpm/tpm2"
+	"github.com/google/go-tpm/tpm2/transport"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const seed = 0x5eed
+
+// script runs GetRandom, PCR_Extend, PCR_Read and CreatePrimary and returns
+// what a caller can compare.
+func script(t *testing.T, tpm transport.TPM) (rnd int, pcr []byte, pub []byte) {
+	t.Helper()
+	gr, err := tpm2.GetRandom{BytesRequested: 32}.Execute(tpm)
+	require.NoError(t, err)
+	d := sha256.Sum256([]byte("ffatpm"))
+	_, err = tpm2.PCRExtend{
+		PCRHandle: tpm2.AuthHandle{Handle: tpm2.TPMHandle(16), Auth: tpm2.PasswordAuth(nil)},
+		Digests:   tpm2.TPMLDigestValues{Digests: []tpm2.TPMTHA{{HashAlg: tpm2.TPMAlgSHA256, Digest: d[:]}}},
+	}.Execute(tpm)
+	require.NoError(t, err)
+	pr, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+		{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(16)}}}}.Execute(tpm)
+	require.NoError(t, err)
+	require.Len(t, pr.PCRValues.Digests, 1)
+	cp, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHOwner, InPublic: tpm2.New2B(tpm2.ECCSRKTemplate)}.Execute(tpm)
+	require.NoError(t, err)
+	_, err = tpm2.FlushContext{FlushHandle: cp.ObjectHandle}.Execute(tpm)
+	require.NoError(t, err)
+	return len(gr.RandomBytes.Buffer), pr.PCRValues.Digests[0].Buffer, cp.OutPublic.Bytes()
+}
+
+// TestChainMatchesDirect runs the same go-tpm code directly on the
+// simulator and through ffa -> spmc -> TPM partition -> crb -> simulator.
+func TestChainMatchesDirect(t *testing.T) {
+	sim, err := engine.OpenSimulator(engine.SimulatorOptions{Seed: seed})
+	require.NoError(t, err)
+	dRnd, dPCR, dPub := script(t, sim)
+	require.NoError(t, sim.Close())
+
+	for _, mode := range []struct {
+		name   string
+		noReq2 bool
+		idle   bool
+	}{{"req2", false, false}, {"req", true, false}, {"req2-idle", false, true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			p, err := platform.New(platform.Config{SimulatorSeed: seed, NoReq2: mode.noReq2})
+			require.NoError(t, err)
+			defer p.Close()
+			var logs []string
+			chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea(),
+				Idle: mode.idle, Log: func(l, m string) { logs = append(logs, l+": "+m) }})
+			require.NoError(t, err)
+			assert.Equal(t, !mode.noReq2, chip.FFA().UsesReq2())
+			assert.Contains(t, logs, "info: ABI version 1.0")
+			cRnd, cPCR, cPub := script(t, chip)
+			assert.Equal(t, dRnd, cRnd)
+			assert.True(t, bytes.Equal(dPCR, cPCR), "PCR 16 after the same extend")
+			assert.Equal(t, dPub, cPub, "CreatePrimary with the same seed gives the same key")
+		})
+	}
+}
