@@ -5,7 +5,7 @@ import (
 	"github.com/ffatpm/ffatpm/ffa/phys"
 )
 
-// ffaVersion implements FFA_VERSION (DEN0077 v1.2 section 13.2.1).
+// ffaVersion implements FFA_VERSION (DEN0077 v1.2, FFA_VERSION).
 //   - w1 bit 31 set, or a major version other than ours -> NOT_SUPPORTED.
 //   - a newer minor than ours: NOT_SUPPORTED (VersionHafnium) or our
 //     version (VersionEL3, the caller downgrades).
@@ -44,7 +44,7 @@ func (s *SPMC) ffaVersion(e *endpoint, in ffa.Frame) ffa.Frame {
 	return ffa.VersionResp{Version: s.version}.Encode()
 }
 
-// ffaFeatures implements FFA_FEATURES (section 13.3): SUCCESS exactly for
+// ffaFeatures implements FFA_FEATURES (DEN0077 v1.2, FFA_FEATURES): SUCCESS exactly for
 // the function IDs the support table marks supported and that exist at the
 // caller's version; feature IDs (NPI, SRI, MEI) are not supported since no
 // interrupts or notifications are modelled. FEATURES(FFA_RXTX_MAP_64)
@@ -76,7 +76,7 @@ func (s *SPMC) ffaSpmIDGet(_ *endpoint, _ ffa.Frame, _ ffa.Version) ffa.Frame {
 	return ffa.IDResp{ID: s.id}.Encode()
 }
 
-// ffaRxTxMap implements FFA_RXTX_MAP_64 (section 13.5.1).
+// ffaRxTxMap implements FFA_RXTX_MAP_64 (DEN0077 v1.2, FFA_RXTX_MAP).
 //   - w3[31:6] nonzero, page count 0 or above the maximum, TX or RX not 4 KiB
 //     aligned, TX equal to or overlapping RX, a range that wraps, or a
 //     buffer in device (MMIO) memory -> INVALID_PARAMETERS.
@@ -155,7 +155,7 @@ func (s *SPMC) checkBuffer(e *endpoint, addr, size uint64) ffa.Status {
 	return 0
 }
 
-// ffaRxTxUnmap implements FFA_RXTX_UNMAP (section 13.5.2): w1[31:16] must be
+// ffaRxTxUnmap implements FFA_RXTX_UNMAP (DEN0077 v1.2, FFA_RXTX_UNMAP): w1[31:16] must be
 // the caller's ID (w1[15:0] MBZ); with nothing mapped -> INVALID_PARAMETERS.
 func (s *SPMC) ffaRxTxUnmap(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame {
 	req, err := ffa.DecodeRxTxUnmapReq(in)
@@ -174,7 +174,7 @@ func (s *SPMC) ffaRxTxUnmap(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame 
 	return ffa.SuccessFrame()
 }
 
-// ffaRxRelease implements FFA_RX_RELEASE (section 13.5.3): w1 is 0 or the
+// ffaRxRelease implements FFA_RX_RELEASE (DEN0077 v1.2, FFA_RX_RELEASE): w1 is 0 or the
 // caller's own ID; releasing a buffer the caller does not own -> DENIED.
 func (s *SPMC) ffaRxRelease(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame {
 	req, err := ffa.DecodeRxReleaseReq(in)
@@ -218,7 +218,7 @@ func (s *SPMC) descriptors(u ffa.UUID, v ffa.Version, dst []ffa.PartitionInfo) (
 	return dst, u.IsNil() || len(dst) > 0
 }
 
-// ffaPartitionInfoGet implements FFA_PARTITION_INFO_GET (section 13.6.1).
+// ffaPartitionInfoGet implements FFA_PARTITION_INFO_GET (DEN0077 v1.2).
 //   - flags other than bit 0 (and any flag from a v1.0 caller) ->
 //     INVALID_PARAMETERS; an unknown UUID -> INVALID_PARAMETERS.
 //   - count only: SUCCESS with the count in w2, w3 = 0; no RX buffer needed.
@@ -273,7 +273,7 @@ func (s *SPMC) ffaPartitionInfoGet(e *endpoint, in ffa.Frame, v ffa.Version) ffa
 }
 
 // ffaPartitionInfoGetRegs implements FFA_PARTITION_INFO_GET_REGS (v1.2,
-// section 13.6.2): a nonzero UUID info tag -> RETRY (this SPMC keeps no
+// DEN0077 v1.2): a nonzero UUID info tag -> RETRY (this SPMC keeps no
 // tags); an unknown UUID or a start index past the last descriptor ->
 // INVALID_PARAMETERS; at most five descriptors per call.
 func (s *SPMC) ffaPartitionInfoGetRegs(e *endpoint, in ffa.Frame, v ffa.Version) ffa.Frame {
@@ -312,7 +312,7 @@ func (s *SPMC) findPartition(id ffa.ID) *partState {
 }
 
 // ffaDirectReq implements FFA_MSG_SEND_DIRECT_REQ_32/64 from the normal
-// world (section 15.2):
+// world (DEN0077 v1.2, direct messaging):
 //   - a sender ID other than the caller's own (a spoofed secure partition
 //     or another VM) -> INVALID_PARAMETERS;
 //   - receiver equal to the sender, a normal-world ID, the SPMC or SPMD ID,
@@ -335,7 +335,7 @@ func (s *SPMC) ffaDirectReq(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame 
 	return s.deliverReq(Call{s: s, caller: e.id}, req)
 }
 
-// ffaDirectReq2 implements FFA_MSG_SEND_DIRECT_REQ2 (v1.2, section 15.4):
+// ffaDirectReq2 implements FFA_MSG_SEND_DIRECT_REQ2 (DEN0077 v1.2):
 // the checks of ffaDirectReq, plus: a caller that negotiated a version
 // below v1.2 -> DENIED; a partition that does not advertise REQ2 receipt ->
 // DENIED; a UUID that is neither Nil nor one of the receiver's ->

@@ -1,6 +1,6 @@
 // Package spmc models a Secure Partition Manager Core (Arm DEN0077 FF-A
-// v1.2, chapter 4 "Partition manager" and the ABIs of chapters 13-15) at its
-// normal-world FF-A instance.
+// v1.2: the partition manager with its setup, discovery and direct-messaging
+// ABIs) at its normal-world FF-A instance.
 //
 // Partitions are values (ID with bit 15 set, UUIDs, properties, execution
 // contexts, and a Handler for direct requests). The SPMC implements

@@ -9,6 +9,7 @@ import (
 	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/ffa/phys"
 	"github.com/ffatpm/ffatpm/spmc"
+	"github.com/ffatpm/ffatpm/spmc/spmctest"
 )
 
 var (
@@ -91,5 +92,17 @@ func TestSupportTableDrivesDispatch(t *testing.T) {
 	for _, fi := range ffa.Funcs() {
 		want := fi.Supported && fi.Role == ffa.RoleCall && fi.ID != ffa.FuncVersion
 		assert.Equal(t, want, handled[fi.ID], "%s: supported call without handler, or handler for an unsupported one", fi.FullName())
+	}
+}
+
+// TestConformance runs the spmctest suite against this SPMC with both
+// version policies.
+func TestConformance(t *testing.T) {
+	for _, pol := range []spmc.VersionPolicy{spmc.VersionHafnium, spmc.VersionEL3} {
+		t.Run(pol.String(), func(t *testing.T) {
+			spmctest.Run(t, func() (*spmctest.Fixture, error) {
+				return spmctest.NewFixture(func(c *spmc.Config) { c.VersionPolicy = pol })
+			})
+		})
 	}
 }
