@@ -8,7 +8,7 @@ package ffa
 // For SMC32 calls only the low 32 bits of x1..x7 are read, as the SMC
 // Calling Convention requires of a callee.
 
-func wantFunc(f *Frame, ids ...FuncID) error {
+func wantFunc(f Frame, ids ...FuncID) error {
 	fn := f.Func()
 	for _, id := range ids {
 		if fn == id {
@@ -26,7 +26,7 @@ func (r VersionReq) Encode() Frame { return Frame{uint64(FuncVersion), uint64(r.
 
 // DecodeVersionReq reads an FFA_VERSION call.
 func DecodeVersionReq(f Frame) (VersionReq, error) {
-	if err := wantFunc(&f, FuncVersion); err != nil {
+	if err := wantFunc(f, FuncVersion); err != nil {
 		return VersionReq{}, err
 	}
 	return VersionReq{Version(f.W(1))}, nil
@@ -84,7 +84,7 @@ func (r FeaturesReq) Encode() Frame {
 
 // DecodeFeaturesReq reads an FFA_FEATURES call.
 func DecodeFeaturesReq(f Frame) (FeaturesReq, error) {
-	if err := wantFunc(&f, FuncFeatures); err != nil {
+	if err := wantFunc(f, FuncFeatures); err != nil {
 		return FeaturesReq{}, err
 	}
 	return FeaturesReq{ID: f.W(1), InputProps: f.W(2)}, nil
@@ -171,7 +171,7 @@ func (r RxTxMapReq) Encode() Frame {
 
 // DecodeRxTxMapReq reads an FFA_RXTX_MAP call (either form).
 func DecodeRxTxMapReq(f Frame) (RxTxMapReq, error) {
-	if err := wantFunc(&f, FuncRxTxMap32, FuncRxTxMap64); err != nil {
+	if err := wantFunc(f, FuncRxTxMap32, FuncRxTxMap64); err != nil {
 		return RxTxMapReq{}, err
 	}
 	r := RxTxMapReq{SMC32: f.Func() == FuncRxTxMap32, TX: f[1], RX: f[2], PageCount: f.W(3) & 0x3f}
@@ -194,7 +194,7 @@ func (r RxTxUnmapReq) Encode() Frame {
 
 // DecodeRxTxUnmapReq reads an FFA_RXTX_UNMAP call.
 func DecodeRxTxUnmapReq(f Frame) (RxTxUnmapReq, error) {
-	if err := wantFunc(&f, FuncRxTxUnmap); err != nil {
+	if err := wantFunc(f, FuncRxTxUnmap); err != nil {
 		return RxTxUnmapReq{}, err
 	}
 	id, low := UnpackIDs(f.W(1))
@@ -213,7 +213,7 @@ func (r RxReleaseReq) Encode() Frame { return Frame{uint64(FuncRxRelease), uint6
 
 // DecodeRxReleaseReq reads an FFA_RX_RELEASE call.
 func DecodeRxReleaseReq(f Frame) (RxReleaseReq, error) {
-	if err := wantFunc(&f, FuncRxRelease); err != nil {
+	if err := wantFunc(f, FuncRxRelease); err != nil {
 		return RxReleaseReq{}, err
 	}
 	if f.W(1)>>16 != 0 {
@@ -244,7 +244,7 @@ func (r PartitionInfoGetReq) Encode() Frame {
 // DecodePartitionInfoGetReq reads an FFA_PARTITION_INFO_GET call. Flag bits
 // other than bit 0 are MBZ.
 func DecodePartitionInfoGetReq(f Frame) (PartitionInfoGetReq, error) {
-	if err := wantFunc(&f, FuncPartitionInfoGet); err != nil {
+	if err := wantFunc(f, FuncPartitionInfoGet); err != nil {
 		return PartitionInfoGetReq{}, err
 	}
 	r := PartitionInfoGetReq{UUID: UUIDFromRegs([4]uint32{f.W(1), f.W(2), f.W(3), f.W(4)}), Flags: f.W(5)}
@@ -294,7 +294,7 @@ func (r PartitionInfoGetRegsReq) Encode() Frame {
 
 // DecodePartitionInfoGetRegsReq reads an FFA_PARTITION_INFO_GET_REGS call.
 func DecodePartitionInfoGetRegsReq(f Frame) (PartitionInfoGetRegsReq, error) {
-	if err := wantFunc(&f, FuncPartitionInfoGetRegs); err != nil {
+	if err := wantFunc(f, FuncPartitionInfoGetRegs); err != nil {
 		return PartitionInfoGetRegsReq{}, err
 	}
 	r := PartitionInfoGetRegsReq{UUID: UUIDFromRegs64(f[1], f[2]), StartIndex: uint16(f[3]), Tag: uint16(f[3] >> 16)}
@@ -375,11 +375,11 @@ func (r DirectReq) Encode() Frame {
 
 // DecodeDirectReq reads a direct request of either width.
 func DecodeDirectReq(f Frame) (DirectReq, error) {
-	if err := wantFunc(&f, FuncMsgSendDirectReq, FuncMsgSendDirectReq64); err != nil {
+	if err := wantFunc(f, FuncMsgSendDirectReq, FuncMsgSendDirectReq64); err != nil {
 		return DirectReq{}, err
 	}
 	var r DirectReq
-	r.Is64, r.Src, r.Dst, r.Flags = decodeDirect(&f, &r.Args)
+	r.Is64, r.Src, r.Dst, r.Flags = decodeDirect(f, &r.Args)
 	return r, nil
 }
 
@@ -403,11 +403,11 @@ func DecodeDirectResp(f Frame) (DirectResp, error) {
 	if err := f.Err(); err != nil {
 		return DirectResp{}, err
 	}
-	if err := wantFunc(&f, FuncMsgSendDirectResp, FuncMsgSendDirectResp64); err != nil {
+	if err := wantFunc(f, FuncMsgSendDirectResp, FuncMsgSendDirectResp64); err != nil {
 		return DirectResp{}, err
 	}
 	var r DirectResp
-	r.Is64, r.Src, r.Dst, r.Flags = decodeDirect(&f, &r.Args)
+	r.Is64, r.Src, r.Dst, r.Flags = decodeDirect(f, &r.Args)
 	return r, nil
 }
 
@@ -424,7 +424,7 @@ func encodeDirect(is64 bool, f32, f64 FuncID, src, dst ID, flags uint32, args *[
 	return f
 }
 
-func decodeDirect(f *Frame, args *[5]uint64) (is64 bool, src, dst ID, flags uint32) {
+func decodeDirect(f Frame, args *[5]uint64) (is64 bool, src, dst ID, flags uint32) {
 	is64 = f.Func().Is64()
 	src, dst = UnpackIDs(f.W(1))
 	flags = f.W(2)
@@ -456,7 +456,7 @@ func (r DirectReq2) Encode() Frame {
 
 // DecodeDirectReq2 reads a REQ2 call; x1[63:32] are MBZ.
 func DecodeDirectReq2(f Frame) (DirectReq2, error) {
-	if err := wantFunc(&f, FuncMsgSendDirectReq2); err != nil {
+	if err := wantFunc(f, FuncMsgSendDirectReq2); err != nil {
 		return DirectReq2{}, err
 	}
 	var r DirectReq2
@@ -488,7 +488,7 @@ func DecodeDirectResp2(f Frame) (DirectResp2, error) {
 	if err := f.Err(); err != nil {
 		return DirectResp2{}, err
 	}
-	if err := wantFunc(&f, FuncMsgSendDirectResp2); err != nil {
+	if err := wantFunc(f, FuncMsgSendDirectResp2); err != nil {
 		return DirectResp2{}, err
 	}
 	var r DirectResp2

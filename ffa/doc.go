@@ -2,17 +2,17 @@
 // (Arm DEN0077, FF-A v1.0 .. v1.2) as seen at the SMC/HVC conduit:
 //
 //   - function identifiers and the support table of this model
-//     (DEN0077 v1.2 chapter 13 "Function definitions"; see funcs.go and
+//     (DEN0077 v1.2 "Function IDs" table; see funcs.go and
 //     the generated docs/ffa-compliance.md),
-//   - status codes returned with FFA_ERROR (section 13.x "Status codes"),
+//   - status codes returned with FFA_ERROR (DEN0077 "Status codes"),
 //   - the register frame of the SMC Calling Convention v1.2 (x0..x17,
 //     Arm DEN0028),
-//   - FFA_VERSION encoding and negotiation (section 13.2),
-//   - endpoint IDs (section 6.1: bit 15 set for secure endpoints),
+//   - FFA_VERSION encoding and negotiation (DEN0077 FFA_VERSION),
+//   - endpoint IDs (DEN0077 "Partition identification": bit 15 set for secure endpoints),
 //   - UUIDs packed into registers the way Linux does
 //     (drivers/firmware/arm_ffa/driver.c, export_uuid),
 //   - partition information descriptors v1.0 (8 bytes) and v1.1+ (24 bytes)
-//     and partition properties (section 6.2, FFA_PARTITION_INFO_GET),
+//     and partition properties (DEN0077 FFA_PARTITION_INFO_GET),
 //   - typed request/response values with Encode/Decode for every call the
 //     model serves,
 //   - Client, the part of Linux's drivers/firmware/arm_ffa/driver.c that

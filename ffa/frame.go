@@ -24,10 +24,10 @@ type ConduitFunc func(Frame) Frame
 func (f ConduitFunc) Call(in Frame) Frame { return f(in) }
 
 // Func returns w0 as a function ID.
-func (f *Frame) Func() FuncID { return FuncID(uint32(f[0])) }
+func (f Frame) Func() FuncID { return FuncID(uint32(f[0])) }
 
 // W returns the 32-bit view wN of register xN.
-func (f *Frame) W(n int) uint32 { return uint32(f[n]) }
+func (f Frame) W(n int) uint32 { return uint32(f[n]) }
 
 // ErrorFrame builds FFA_ERROR with the status in w2.
 func ErrorFrame(s Status) Frame {
@@ -35,7 +35,7 @@ func ErrorFrame(s Status) Frame {
 }
 
 // Err returns the Status carried by an FFA_ERROR frame, or nil.
-func (f *Frame) Err() error {
+func (f Frame) Err() error {
 	if f.Func() != FuncError {
 		return nil
 	}
@@ -47,7 +47,7 @@ func (f *Frame) Err() error {
 }
 
 // IsSuccess reports whether x0 is FFA_SUCCESS (32- or 64-bit).
-func (f *Frame) IsSuccess() bool {
+func (f Frame) IsSuccess() bool {
 	fn := f.Func()
 	return fn == FuncSuccess32 || fn == FuncSuccess64
 }

@@ -15,7 +15,7 @@ const (
 	smc64    FuncID = 0xC400_0000
 )
 
-// Function IDs of FF-A v1.0 .. v1.2 (DEN0077 v1.2 table 13.x "Function IDs").
+// Function IDs of FF-A v1.0 .. v1.2 (DEN0077 v1.2 "Function IDs" table).
 const (
 	FuncError                     = smc32 | 0x60
 	FuncSuccess32                 = smc32 | 0x61

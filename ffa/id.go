@@ -2,7 +2,7 @@ package ffa
 
 import "fmt"
 
-// ID is a 16-bit FF-A endpoint or partition ID (DEN0077 section 6.1).
+// ID is a 16-bit FF-A endpoint or partition ID (DEN0077 "Partition identification").
 // Secure endpoints have bit 15 set.
 type ID uint16
 

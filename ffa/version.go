@@ -3,7 +3,7 @@ package ffa
 import "fmt"
 
 // Version is an FF-A version word: bit 31 zero, major in bits 30:16, minor
-// in bits 15:0 (DEN0077 section 13.2 FFA_VERSION).
+// in bits 15:0 (DEN0077 FFA_VERSION).
 type Version uint32
 
 // Versions known to this model.

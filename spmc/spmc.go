@@ -287,13 +287,13 @@ func (s *SPMC) NormalWorld() ffa.Conduit { return s.eps[0] }
 func (e *endpoint) Call(in ffa.Frame) ffa.Frame {
 	out := e.s.dispatch(e, &in)
 	// SMCCC v1.2: registers the result does not use are preserved.
-	if !usesHighRegs(&in, &out) {
+	if !usesHighRegs(in, out) {
 		copy(out[8:], in[8:])
 	}
 	return out
 }
 
-func usesHighRegs(in, out *ffa.Frame) bool {
+func usesHighRegs(in, out ffa.Frame) bool {
 	switch out.Func() {
 	case ffa.FuncMsgSendDirectResp2:
 		return true
