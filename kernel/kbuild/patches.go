@@ -41,9 +41,11 @@ func InferPatches(kc *Kconfig, builtin *ModuleList, tab *InitcallTable) PatchFac
 			p.Exact["ffa_init_rootfs"] = true
 			add("ffa_init_rootfs", fmt.Sprintf("%s places ffa_init at %s (%s)", tab.Kind, e.Level.Name(), e.Symbol), e.Pos)
 		}
+	case kc.Version == "":
+		add("ffa_init_rootfs", "no initcall table and no kernel version: ffa_init taken as device_initcall (before v6.17)", Pos{})
 	default:
 		p.FFAInitRootfs = newer
-		add("ffa_init_rootfs", fmt.Sprintf("no initcall table: from the kernel version (%s), ffa_init is %s", orPlaceholder(kc.Version), map[bool]string{true: "rootfs_initcall (v6.17+)", false: "device_initcall (before v6.17)"}[newer]), Pos{})
+		add("ffa_init_rootfs", fmt.Sprintf("no initcall table: Linux %s has ffa_init as %s", kc.Version, map[bool]string{true: "rootfs_initcall (v6.17+, 0e0546eabcd6)", false: "device_initcall (before v6.17)"}[newer]), Pos{})
 	}
 
 	// tpm_crb_ffa registration.
@@ -59,10 +61,12 @@ func InferPatches(kc *Kconfig, builtin *ModuleList, tab *InitcallTable) PatchFac
 		} else {
 			add("crb_ffa_register", fmt.Sprintf("TCG_ARM_CRB_FFA=y but %s has no tpm_crb_ffa_driver_init: built-in tpm_crb_ffa registers from tpm_crb_ffa_init() (746d9e9f62a6)", tab.Kind), Pos{File: tab.File})
 		}
+	case kc.Version == "":
+		add("crb_ffa_register", "no initcall table and no kernel version: taken as without 746d9e9f62a6 (tpm_crb_ffa registers from its own device initcall)", Pos{})
 	default:
 		p.CRBFFARegister = newer
-		add("crb_ffa_register", fmt.Sprintf("no initcall table: from the kernel version (%s) %s; a kernel with the revert 677042afb97a (2026) needs its System.map or vmlinux to tell", orPlaceholder(kc.Version),
-			map[bool]string{true: "746d9e9f62a6 (v6.17) is assumed present", false: "it predates 746d9e9f62a6 (v6.17)"}[newer]), Pos{})
+		add("crb_ffa_register", fmt.Sprintf("no initcall table: Linux %s %s; a kernel with the revert 677042afb97a (2026) needs its System.map or vmlinux to tell", kc.Version,
+			map[bool]string{true: "is v6.17 or later, so 746d9e9f62a6 is assumed present", false: "predates 746d9e9f62a6 (v6.17)"}[newer]), Pos{})
 	}
 
 	// FF-A bus registration.

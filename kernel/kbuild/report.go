@@ -58,7 +58,7 @@ func (in *Inputs) WriteReport(w io.Writer, base string) error {
 	fmt.Fprintf(&b, "  %s\n", in.Kconfig.CRBFFAReach())
 	b.WriteString("link order:\n")
 	for _, l := range in.LinkOrder.Levels {
-		fmt.Fprintf(&b, "  %-9s %s  [%s]\n", l.Level.Name()+":", strings.Join(l.Fns, ", "), l.How)
+		fmt.Fprintf(&b, "  %-11s %s  [%s]\n", l.Level.Name()+":", strings.Join(l.Fns, ", "), l.How)
 	}
 	for _, a := range in.LinkOrder.Absent {
 		fmt.Fprintf(&b, "  (built in but no initcall in the image: %s)\n", a)
