@@ -68,6 +68,9 @@ type Config struct {
 	Endpoints []spmc.Endpoint
 	// ExtraPartitions are registered with the SPMC next to the TPM service.
 	ExtraPartitions []spmc.Partition
+	// WrapHandler, when set, wraps the TPM partition's handler before it is
+	// registered (crbtest's fault-injecting and broken partitions use it).
+	WrapHandler func(spmc.Handler) spmc.Handler
 }
 
 // Platform is the assembled machine.
@@ -127,7 +130,11 @@ func New(cfg Config) (*Platform, error) {
 		return fail(err)
 	}
 	p.Partition = part
-	parts := append([]spmc.Partition{part.SPMCPartition()}, cfg.ExtraPartitions...)
+	tp := part.SPMCPartition()
+	if cfg.WrapHandler != nil {
+		tp.Handler = cfg.WrapHandler(tp.Handler)
+	}
+	parts := append([]spmc.Partition{tp}, cfg.ExtraPartitions...)
 	s, err := spmc.New(spmc.Config{Version: cfg.FFAVersion, VersionPolicy: cfg.VersionPolicy, Bus: p.Bus,
 		Endpoints: cfg.Endpoints, Partitions: parts})
 	if err != nil {
