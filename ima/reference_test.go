@@ -16,7 +16,7 @@ import (
 
 const refDir = "testdata/linux-6.1-qemu-seabios"
 
-func readRef(t *testing.T, name string) []byte {
+func readRef(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(refDir, name))
 	require.NoError(t, err)
@@ -145,3 +145,5 @@ func TestReferencePCRFileRoundTrip(t *testing.T) {
 		assert.Equal(t, string(raw), b.String())
 	}
 }
+
+func readRefF(f *testing.F, name string) []byte { return readRef(f, name) }

@@ -363,8 +363,11 @@ func (l *Log) Marshal() []byte {
 		}
 		return b
 	}
-	hdr := Event{PCR: 0, Type: EvNoAction, Data: l.Spec.Marshal()}
-	sha1Event(hdr)
+	if l.Header != nil {
+		sha1Event(*l.Header) // as parsed or measured, byte for byte
+	} else {
+		sha1Event(Event{PCR: 0, Type: EvNoAction, Data: l.Spec.Marshal()})
+	}
 	for _, e := range l.Events {
 		put32(e.PCR)
 		put32(uint32(e.Type))

@@ -50,7 +50,6 @@ func OriginalTCB() *Policy {
 		Rule{Action: Measure, Func: FileCheck, Mask: MayRead, UID: eq(0), PCR: -1},
 		Rule{Action: Measure, Func: ModuleCheck, PCR: -1},
 		Rule{Action: Measure, Func: FirmwareCheck, PCR: -1},
-		Rule{Action: Measure, Func: PolicyCheck, PCR: -1},
 	)
 	return &Policy{Rules: rules}
 }

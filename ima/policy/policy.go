@@ -427,7 +427,8 @@ func ParseRule(s string, line int) (Rule, error) {
 			}
 			r.Mask = m
 		case "fsmagic":
-			m, err := strconv.ParseUint(val, 16, 32)
+			// kstrtoul base 16, which accepts a 0x prefix.
+			m, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(val, "0x"), "0X"), 16, 32)
 			if err != nil {
 				return bad("fsmagic must be a hexadecimal 32-bit number")
 			}
