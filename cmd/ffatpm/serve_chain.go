@@ -1,26 +1,45 @@
 package main
 
 import (
+	"fmt"
+
+	"github.com/ffatpm/ffatpm/crb/crbdrv"
+	"github.com/ffatpm/ffatpm/crb/platform"
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
 // serveChainT is the chain "ffatpm serve" puts in front of the engine.
 type serveChainT struct {
-	tpm   transport.TPM // the normal world's view of the TPM
-	path  string        // what a command crosses, for the start-up line
-	close func() error
+	tpm      transport.TPM // the normal world's view of the TPM
+	path     string        // what a command crosses, for the start-up line
+	platform *platform.Platform
+	close    func() error
 }
 
-// serveChain builds the platform around engine and returns the normal
-// world's transport.TPM.
-//
-// TODO(serve): switch to the crb engineer's platform builder and CRB-over-FF-A
-// transport as soon as crb provides them; until then this is the engine
-// itself and the start-up line says so.
+// serveChain builds the machine around engine (bus, SPMC, TPM partition,
+// CRB) and brings the normal world's TPM driver up the way a booted Linux
+// has it (FF-A version and partition discovery, tpm_crb_ffa probe, tpm_crb
+// init). Every command sent to the returned transport goes normal world ->
+// FF-A -> SPMC -> TPM partition -> CRB -> engine.
 func serveChain(engine transport.TPM, engineName string) (*serveChainT, error) {
+	p, err := platform.New(platform.Config{Engine: engine})
+	if err != nil {
+		return nil, err
+	}
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{
+		Conduit:     p.Conduit(),
+		MMIO:        p.NS(),
+		ControlArea: p.ControlArea(),
+		Clock:       &crbdrv.VirtualClock{},
+	})
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("normal-world TPM driver: %w", err)
+	}
 	return &serveChainT{
-		tpm:   engine,
-		path:  engineName + " directly (the FF-A/SPMC/CRB chain is not wired in yet)",
-		close: func() error { return nil },
+		tpm:      chip,
+		path:     "normal world -> FF-A -> SPMC -> TPM partition -> CRB -> " + engineName,
+		platform: p,
+		close:    p.Close,
 	}, nil
 }

@@ -122,6 +122,7 @@ func TestServeFlags(t *testing.T) {
 func TestServeTPM2Tools(t *testing.T) {
 	mssimtest.NeedTool(t, "tpm2_startup")
 	rs := startServe(t)
+	assert.Contains(t, rs.stdout.String(), "path normal world -> FF-A -> SPMC -> TPM partition -> CRB -> sim")
 	mssimtest.RunTPM2Tools(t, "mssim:host=127.0.0.1,port="+rs.port, t.TempDir())
 	require.Equal(t, serveExitOK, rs.stop())
 	assert.Regexp(t, `stopped: \d+ connections, \d+ commands, 0 malformed frames, 0 transport errors`, rs.stdout.String())
