@@ -58,13 +58,13 @@ func LinuxErrno(err error) int {
 	if err == nil {
 		return 0
 	}
-	var st Status
-	if errors.As(err, &st) {
-		return st.LinuxErrno()
-	}
 	var ie *InitError
 	if errors.As(err, &ie) {
 		return ie.Errno
+	}
+	var st Status
+	if errors.As(err, &st) {
+		return st.LinuxErrno()
 	}
 	return -linuxEINVAL
 }
