@@ -37,7 +37,7 @@ Examples:
   ffatpm boot --preset v6.17 --crb-ffa-register=false
   ffatpm boot --scenario my.yaml --json | jq .verdict
   ffatpm boot --out /tmp/m && evmctl ima_measurement --pcrs sha256,/tmp/m/pcrs-sha256.txt \
-      /tmp/m/sys/kernel/security/ima/binary_runtime_measurements_sha256
+      /tmp/m/sys/kernel/security/ima/binary_runtime_measurements
 
 Exit status: 0 when the boot was emulated (whatever its verdict), 1 on an
 error, 2 on a usage error, 3 when --expect was given and the verdict differs.
@@ -171,7 +171,7 @@ func printSummary(w io.Writer, r *bootReport, outDir string) {
 	}
 	if outDir != "" {
 		fmt.Fprintf(w, "  files            %s (check: evmctl ima_measurement --pcrs sha256,%s %s)\n", outDir,
-			filepath.Join(outDir, "pcrs-sha256.txt"), filepath.Join(outDir, imaDir, "binary_runtime_measurements_sha256"))
+			filepath.Join(outDir, "pcrs-sha256.txt"), filepath.Join(outDir, imaDir, "binary_runtime_measurements"))
 	}
 	if r.Verdict == "tpm" {
 		fmt.Fprintf(w, "\nSee a failing chain: ffatpm boot --preset seed-002-without-patches\n")

@@ -2,17 +2,375 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/ffatpm/ffatpm/crb"
+	"github.com/ffatpm/ffatpm/crb/engine"
+	"github.com/ffatpm/ffatpm/crb/platform"
+	"github.com/ffatpm/ffatpm/ima"
+	"github.com/ffatpm/ffatpm/ima/eventlog"
+	"github.com/ffatpm/ffatpm/ima/hashalg"
+	"github.com/ffatpm/ffatpm/kernel"
 )
 
 // bootOptions tune a boot beyond its scenario.
 type bootOptions struct {
 	// trace records FF-A calls and CRB register accesses as well as the
-	// driver-core events (slower; trace and --out ask for it).
+	// driver-core events.
 	trace bool
+	// quiet skips the log (explore's fast path); the verdict and facts
+	// are still computed.
+	quiet bool
+	// sim, when set, is a simulator this process keeps open: it is
+	// power-cycled before the boot instead of opened and closed.
+	sim *engine.Simulator
 }
 
-// bootScenario runs one boot of sc through the whole chain and describes it.
+// rxtxBase is where the kernel puts its FF-A RX/TX buffers in the
+// platform's normal-world RAM.
+const rxtxBase = platform.DefaultNSRAMBase + 0x10_0000
+
+// kernelSpec turns a scenario into the kernel model's inputs. Unknown
+// Kconfig symbols, values and initcall names are usage errors.
+func kernelSpec(sc *scenario) (kernel.Spec, error) {
+	var spec kernel.Spec
+	kname := sc.Kernel
+	if kname == "" {
+		kname = kernel.DefaultPreset
+	}
+	kp, ok := kernel.LookupPreset(kname)
+	if !ok {
+		return spec, usagef("unknown kernel %q (kernels: %s)", kname, strings.Join(kernelPresetNames(), ", "))
+	}
+	cfg := kp.Config.Clone()
+	for _, sym := range sortedKeys(sc.Config) {
+		name := strings.TrimPrefix(sym, "CONFIG_")
+		if _, ok := kernel.LookupSymbol(name); !ok {
+			return spec, usagef("unknown Kconfig symbol %s (the model knows: %s)", sym, strings.Join(knownSymbols(), ", "))
+		}
+		if err := cfg.SetValue(name, sc.Config[sym]); err != nil {
+			return spec, usagef("Kconfig %s=%s: %v", sym, sc.Config[sym], err)
+		}
+	}
+	if sc.IMALateSync != nil {
+		v := kernel.N
+		if *sc.IMALateSync {
+			v = kernel.Y
+		}
+		cfg.Set("IMA_INIT_LATE_SYNC", v)
+	}
+	known := map[string]bool{}
+	for _, ic := range kernel.KnownInitcalls() {
+		known[ic.Name] = true
+	}
+	known["tpm_crb_ffa_driver_init"] = true // no initcall when built in with crb_ffa_register
+	for _, n := range imaInitcallNames {
+		known[n] = true
+	}
+	order := kp.Order.Clone()
+	if order == nil {
+		order = kernel.Order{}
+	}
+	for _, lname := range sortedKeys(sc.Order) {
+		l, err := kernel.ParseLevel(lname)
+		if err != nil {
+			return spec, usagef("%v", err)
+		}
+		for _, n := range sc.Order[lname] {
+			if !known[n] {
+				return spec, usagef("order %s: unknown initcall %q (the model knows: %s)", lname, n, strings.Join(sortedKeys(known), ", "))
+			}
+		}
+		order.Set(l, sc.Order[lname]...)
+	}
+	patches := kp.Patches
+	if sc.FFAInitcall != "" {
+		patches.FFAInitRootfs = sc.FFAInitcall == "rootfs"
+	}
+	if sc.CRBFFARegister != nil {
+		patches.CRBFFARegister = *sc.CRBFFARegister
+	}
+	if sc.CRBFFABugOn != nil {
+		patches.CRBFFABugOn = *sc.CRBFFABugOn
+	}
+	spec = kp.Spec(kernel.Platform{})
+	spec.Name = sc.Preset
+	spec.Config = cfg
+	spec.Order = order
+	spec.Patches = patches
+	spec.Modprobe = sc.Modprobe
+	return spec, nil
+}
+
+func knownSymbols() []string {
+	var out []string
+	for _, s := range kernel.Symbols() {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// bootScenario runs one boot of sc through the whole chain and describes
+// it: firmware measures itself into the TPM, the kernel boots with IMA
+// composed in, and the files a real machine exposes are rendered.
 func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootReport, error) {
-	return nil, errors.New("the kernel and IMA models are not wired in yet")
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	spec, err := kernelSpec(sc)
+	if err != nil {
+		return nil, err
+	}
+	files := ima.EmbeddedFiles()
+	if sc.Measure != "" {
+		files, err = ima.LoadDir(sc.Measure)
+		if err != nil {
+			return nil, usagef("--measure: %v", err)
+		}
+	}
+
+	sim := opt.sim
+	if sim == nil {
+		sim, err = engine.OpenSimulator(engine.SimulatorOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer sim.Close()
+	} else if err := sim.Reset(); err != nil {
+		return nil, fmt.Errorf("power-cycling the TPM simulator: %w", err)
+	}
+	plat, err := platform.New(platform.Config{Engine: sim})
+	if err != nil {
+		return nil, err
+	}
+	defer plat.Close()
+
+	// Firmware: measured boot into PCR 0..7 and the TCG event log. It runs
+	// before the kernel, in the secure world's view of the TPM.
+	fwRoT, err := ima.NewTPM(plat.Engine)
+	if err != nil {
+		return nil, fmt.Errorf("firmware: %w", err)
+	}
+	elog, err := eventlog.Measure(fwRoT, eventlog.DefaultComponents(eventlog.Images{}), 0)
+	if err != nil {
+		return nil, fmt.Errorf("firmware: %w", err)
+	}
+	tpm2, err := plat.TPM2Table()
+	if err != nil {
+		return nil, fmt.Errorf("firmware: %w", err)
+	}
+	spec.Platform = kernel.Platform{
+		Name:        "arm64-ffa-crb",
+		ACPITables:  map[string][]byte{"TPM2": tpm2},
+		ACPIDevices: []kernel.ACPIDevice{{HID: "MSFT0101", Resources: []kernel.MemResource{{Base: plat.CRBBase, Size: crb.WindowSize}}}},
+		Conduit:     plat.Conduit(),
+		Mem:         plat.NS(),
+		RxTxBase:    rxtxBase,
+	}
+	ib := newIMABoot(spec.Config, sc, files)
+	spec.Initcalls = ib.initcalls()
+	spec.Hooks.Measure = ib.measure
+	spec.Trace = opt.trace
+	spec.Quiet = opt.quiet
+
+	res, err := kernel.Boot(spec)
+	if err != nil {
+		return nil, fmt.Errorf("kernel model: %w", err)
+	}
+	if ib.err != nil {
+		return nil, fmt.Errorf("ima: %w", ib.err)
+	}
+	// After boot: user space opens the files IMA's policy measures.
+	if ib.m != nil {
+		for _, f := range files {
+			ib.record(f, "after boot "+f.Path, "user")
+			if ib.err != nil {
+				return nil, fmt.Errorf("ima: %w", ib.err)
+			}
+		}
+	}
+	rep := &bootReport{Preset: sc.Preset, Scenario: sc, RoT: sc.RoT, Notes: res.Notes}
+	if rep.Preset == "" {
+		rep.Preset = "custom"
+	}
+	fillKernelFacts(rep, res, opt.quiet)
+	fillIMAFacts(rep, ib, spec.Config)
+	if opt.quiet {
+		return rep, nil
+	}
+	art, err := renderArtifacts(ib, plat, elog, tpm2)
+	if err != nil {
+		return nil, err
+	}
+	rep.artifacts = art
+	rep.trace = traceEvents(res.Events)
+	return rep, nil
+}
+
+func fillKernelFacts(rep *bootReport, res *kernel.Result, quiet bool) {
+	if !quiet {
+		for _, l := range res.Log {
+			rep.Log = append(rep.Log, l.String())
+		}
+	}
+	if rep.Log == nil {
+		rep.Log = []string{}
+	}
+	for _, ic := range res.Initcalls {
+		rep.Initcalls = append(rep.Initcalls, initcallInfo{Level: ic.Level.String(), Name: ic.Name, Ret: errnoValue(ic.Ret)})
+	}
+	if res.Chip != nil {
+		rep.TPMRegistered = &registration{Level: res.Chip.At.Level.String(), Initcall: res.Chip.At.Initcall, Time: timeString(res.Chip.At.T)}
+	}
+	rep.Deferred = []deferral{}
+	for _, d := range res.Deferred {
+		df := deferral{Device: d.Device, Driver: d.Driver, Attempts: d.Attempts, Result: errnoValue(d.Result),
+			DeferredAt: &registration{Level: d.First.Level.String(), Initcall: d.First.Initcall, Time: timeString(d.First.T)}}
+		if d.Resolved != nil {
+			df.ProbedAt = &registration{Level: d.Resolved.Level.String(), Initcall: d.Resolved.Initcall, Time: timeString(d.Resolved.T)}
+		}
+		rep.Deferred = append(rep.Deferred, df)
+	}
+	if res.Panic != "" {
+		rep.Notes = append(rep.Notes, "kernel panic: "+res.Panic)
+	}
+}
+
+func fillIMAFacts(rep *bootReport, ib *imaBoot, cfg *kernel.Config) {
+	rep.LostMeasurements = ib.lost
+	if rep.LostMeasurements == nil {
+		rep.LostMeasurements = []lostInfo{}
+	}
+	switch {
+	case ib.m == nil:
+		rep.Verdict = "bypass"
+		if !cfg.Builtin("IMA") {
+			rep.Notes = append(rep.Notes, "IMA is not built in: nothing is measured")
+		} else {
+			rep.Notes = append(rep.Notes, "init_ima did not complete")
+		}
+		return
+	case !ib.sawChip:
+		rep.Verdict = "bypass"
+	case ib.at != nil && ib.at.Level == kernel.LevelLateSync:
+		rep.Verdict = "late"
+	default:
+		rep.Verdict = "tpm"
+	}
+	rep.Measurements = ib.m.List().Len()
+	agg := &aggregateInfo{Name: ib.aggName}
+	ents := ib.m.List().Entries()
+	if len(ents) > 0 {
+		e := &ents[0]
+		agg.SHA1, agg.SHA256 = aggregateDigests(ib, e)
+	}
+	rep.BootAggregate = agg
+}
+
+// aggregateDigests returns the boot_aggregate entry's file digest (the
+// d-ng field) per bank, as the ascii list shows it: the aggregate itself,
+// or zeros in TPM-bypass.
+func aggregateDigests(ib *imaBoot, e *ima.Entry) (sha1, sha256 string) {
+	zero1, zero256 := strings.Repeat("0", 40), strings.Repeat("0", 64)
+	if ib.m.Bypass() {
+		return zero1, zero256
+	}
+	rot := ib.m.RootOfTrust()
+	s1, s256 := zero1, zero256
+	if d, err := ima.BootAggregate(rot, hashalg.SHA1); err == nil && hasBank(rot, hashalg.SHA1) {
+		s1 = hex.EncodeToString(d)
+	}
+	if d, err := ima.BootAggregate(rot, hashalg.SHA256); err == nil && hasBank(rot, hashalg.SHA256) {
+		s256 = hex.EncodeToString(d)
+	}
+	return s1, s256
+}
+
+func hasBank(rot ima.RootOfTrust, a hashalg.Alg) bool {
+	for _, b := range rot.Banks() {
+		if b == a {
+			return true
+		}
+	}
+	return false
+}
+
+func errnoValue(e kernel.Errno) any {
+	if e == 0 {
+		return 0
+	}
+	return e.String()
+}
+
+func timeString(ns int64) string {
+	us := ns / 1000
+	return fmt.Sprintf("%d.%06d", us/1000000, us%1000000)
+}
+
+// renderArtifacts renders the files of --out: the measurement lists, the
+// firmware event log, the ACPI table and the PCR values, read back from
+// the TPM after boot.
+func renderArtifacts(ib *imaBoot, plat *platform.Platform, elog *eventlog.Log, tpm2 []byte) (*artifacts, error) {
+	a := &artifacts{eventLog: elog.Marshal(), acpiTPM2: tpm2, pcrs: map[string][][]byte{}}
+	if ib.m != nil {
+		files, err := ib.m.List().ExportFiles(true)
+		if err != nil {
+			return nil, err
+		}
+		a.binarySHA1 = files[ima.BinaryFileName(hashalg.SHA1, false)]
+		a.asciiSHA1 = files[ima.ASCIIFileName(hashalg.SHA1, false)]
+		a.binarySHA256 = files[ima.BinaryFileName(hashalg.SHA256, true)]
+		a.asciiSHA256 = files[ima.ASCIIFileName(hashalg.SHA256, true)]
+	}
+	rot, err := ima.NewTPM(plat.Engine)
+	if err != nil {
+		return nil, err
+	}
+	all, err := ima.ReadAll(rot, ima.TPMPCRs)
+	if err != nil {
+		return nil, err
+	}
+	for alg, vals := range all {
+		a.pcrs[alg.String()] = vals
+	}
+	return a, nil
+}
+
+// traceEvents converts the kernel's event stream to trace lines.
+func traceEvents(evs []kernel.Event) []traceEvent {
+	out := make([]traceEvent, 0, len(evs))
+	for i, ev := range evs {
+		te := traceEvent{Seq: i, TimeNS: int64(ev.T), Kind: ev.Kind.String(), Group: traceGroup(ev.Kind),
+			Level: ev.Level.String(), Initcall: ev.Initcall, Bus: ev.Bus, Device: ev.Device, Driver: ev.Driver, Detail: ev.Detail}
+		if ev.Err != 0 {
+			te.Result = ev.Err.String()
+		} else if ev.Kind == kernel.EvInitcallReturn || ev.Kind == kernel.EvProbeReturn {
+			te.Result = "0"
+		}
+		out = append(out, te)
+	}
+	return out
+}
+
+// traceGroup puts an event kind in one of the groups --only selects.
+func traceGroup(k kernel.EventKind) string {
+	switch k {
+	case kernel.EvFFACall:
+		return "ffa"
+	case kernel.EvMMIO:
+		return "crb"
+	case kernel.EvInitcallStart, kernel.EvInitcallReturn:
+		return "initcall"
+	case kernel.EvDefer, kernel.EvTrigger, kernel.EvDeferredRetry, kernel.EvDeferredEnable:
+		return "defer"
+	case kernel.EvChipRegister, kernel.EvTPMCommand:
+		return "tpm"
+	case kernel.EvMeasure:
+		return "ima"
+	case kernel.EvModuleLoad, kernel.EvUserspace, kernel.EvPanic:
+		return "boot"
+	}
+	return "driver"
 }

@@ -76,7 +76,7 @@ Examples:
   ffatpm explore                               # every configuration, grouped by verdict
   ffatpm boot --out /tmp/m && evmctl ima_measurement \
       --pcrs sha256,/tmp/m/pcrs-sha256.txt \
-      /tmp/m/sys/kernel/security/ima/binary_runtime_measurements_sha256
+      /tmp/m/sys/kernel/security/ima/binary_runtime_measurements
 
 Run "ffatpm help <command>" (or "ffatpm <command> --help") for its flags and examples.
 Exit status: 0 done, 1 error, 2 usage error, 3 --expect mismatch.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ffatpm/ffatpm/kernel"
 )
 
 const exploreHelp = `
@@ -92,10 +94,7 @@ func (p point) orderKey() string { return p.dim("device") + "|" + p.dim("late") 
 
 // scenario turns a point into the scenario that boots it.
 func (p point) scenario() *scenario {
-	cfg := allBuiltIn()
-	cfg["ARM_FFA_TRANSPORT"] = p.FFA
-	cfg["TCG_CRB"] = p.CRB
-	cfg["TCG_ARM_CRB_FFA"] = p.CRBFFA
+	cfg := map[string]string{"ARM_FFA_TRANSPORT": p.FFA, "TCG_CRB": p.CRB, "TCG_ARM_CRB_FFA": p.CRBFFA}
 	order := map[string][]string{}
 	if len(p.Device) > 0 {
 		order["device"] = p.Device
@@ -105,10 +104,12 @@ func (p point) scenario() *scenario {
 	}
 	return &scenario{
 		Preset:         "explore",
+		Kernel:         kernel.DefaultPreset,
 		Config:         cfg,
 		Order:          order,
 		FFAInitcall:    p.FFAInitcall,
 		CRBFFARegister: ptrTo(p.CRBFFARegister),
+		CRBFFABugOn:    ptrTo(false),
 		IMALateSync:    ptrTo(p.IMALate == "sync"),
 		IMALateRetry:   ptrTo(p.IMALate == "retry"),
 		RoT:            "tpm",

@@ -131,6 +131,7 @@ type scenarioFlags struct {
 	configs        configFlag
 	ffaInitcall    string
 	crbFFARegister optBool
+	crbFFABugOn    optBool
 	imaLateSync    optBool
 	imaLateRetry   optBool
 	rot            string
@@ -144,6 +145,7 @@ func (f *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.configs, "config", "set a Kconfig symbol, e.g. TCG_CRB=m (`SYMBOL=y|m|n`; repeatable)")
 	fs.StringVar(&f.ffaInitcall, "ffa-initcall", "", "initcall `LEVEL` of ffa_init: rootfs (upstream 0e0546eabcd6) or device")
 	fs.Var(&f.crbFFARegister, "crb-ffa-register", "tpm_crb_ffa_init() registers the FF-A driver itself when built in\n(seed 002 patch 2, upstream 746d9e9f62a6); =false turns it off")
+	fs.Var(&f.crbFFABugOn, "crb-ffa-bug-on", "seed 002 v2's form of that change: return ffa_register()'s result, then\nBUG_ON(!ret && !tpm_crb_ffa); =false turns it off")
 	fs.Var(&f.imaLateSync, "ima-late-sync", "CONFIG_IMA_INIT_LATE_SYNC: init_ima runs at late_initcall_sync; =false turns it off")
 	fs.Var(&f.imaLateRetry, "ima-late-retry", "seed 001's RFC: with no TPM at late_initcall, init_ima retries at late_initcall_sync")
 	fs.StringVar(&f.rot, "rot", "", "IMA root of trust `NAME`: "+strings.Join(rootsOfTrust(), " or ")+" (seed 004)")
@@ -194,12 +196,17 @@ func (f *scenarioFlags) resolve() (*scenario, error) {
 		Order:          f.orders.m,
 		FFAInitcall:    f.ffaInitcall,
 		CRBFFARegister: f.crbFFARegister.ptr(),
+		CRBFFABugOn:    f.crbFFABugOn.ptr(),
 		IMALateSync:    f.imaLateSync.ptr(),
 		IMALateRetry:   f.imaLateRetry.ptr(),
 		RoT:            f.rot,
 		Measure:        f.measure,
 	}
-	return overlay(base, flags), nil
+	// --crb-ffa-register=false turns off both forms of the change.
+	if f.crbFFARegister.set && !f.crbFFARegister.v && !f.crbFFABugOn.set {
+		flags.CRBFFABugOn = ptrTo(false)
+	}
+	return withKernelDefaults(overlay(base, flags))
 }
 
 func unwrapPathError(err error) error {
@@ -232,6 +239,12 @@ func overlay(base, top *scenario) *scenario {
 	}
 	if top.Description != "" {
 		out.Description = top.Description
+	}
+	if top.Kernel != "" {
+		out.Kernel = top.Kernel
+	}
+	if top.CRBFFABugOn != nil {
+		out.CRBFFABugOn = top.CRBFFABugOn
 	}
 	if top.FFAInitcall != "" {
 		out.FFAInitcall = top.FFAInitcall

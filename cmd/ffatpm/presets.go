@@ -4,9 +4,12 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/ffatpm/ffatpm/kernel"
 )
 
 // defaultScenarioYAML is the scenario of a plain "ffatpm boot": the
@@ -15,7 +18,9 @@ import (
 //go:embed default.yaml
 var defaultScenarioYAML []byte
 
-// preset is a built-in scenario with the place it comes from.
+// preset is a built-in scenario: a kernel preset of the kernel model (a
+// real kernel's configuration, link order and patches), optionally with IMA
+// switches or Kconfig changes on top, and where it comes from.
 type preset struct {
 	name    string
 	summary string // one line for "ffatpm presets"
@@ -25,97 +30,67 @@ type preset struct {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// seed002Order is the link order seed 002 quotes from a real build: in the
-// device level crb_acpi_driver_init and tpm_crb_ffa_driver_init link before
-// ffa_init (drivers/char before drivers/firmware), and in the late level
-// security/ links before drivers/, so init_ima runs before
-// deferred_probe_initcall.
-func seed002Order() map[string][]string {
-	return map[string][]string{
-		"device": {"crb_acpi_driver_init", "tpm_crb_ffa_driver_init", "ffa_init"},
-		"late":   {"init_ima", "deferred_probe_initcall"},
-	}
-}
-
-func allBuiltIn() map[string]string {
-	return map[string]string{"ARM_FFA_TRANSPORT": "y", "TCG_TPM": "y", "TCG_CRB": "y", "TCG_ARM_CRB_FFA": "y", "IMA": "y"}
-}
-
-// presets returns the built-in scenarios, oldest kernel first.
+// presets returns the built-in scenarios: the kernel model's presets first
+// (oldest kernel first), then the CLI's variations of them.
 func presets() []preset {
-	return []preset{
-		{
-			name:    "pre-v6.17",
-			summary: "kernels before v6.17: ffa_init at device level, nothing registers the FF-A TPM driver early",
-			source:  "Linux before 0e0546eabcd6 and 746d9e9f62a6 (drivers/firmware/arm_ffa/driver.c, drivers/char/tpm/tpm_crb_ffa.c)",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "device",
-				CRBFFARegister: ptrTo(false), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(false), RoT: "tpm"},
-		},
-		{
+	var out []preset
+	for _, name := range []string{"before-v6.17", "seed002-v2", "v6.17", "mainline"} {
+		kp, ok := kernel.LookupPreset(name)
+		if !ok {
+			continue
+		}
+		out = append(out, preset{name: kp.Name, summary: kp.Description, source: kp.Source + " (Linux " + kp.Kernel + ")",
+			s: scenario{Kernel: kp.Name}})
+	}
+	for _, kp := range kernel.Presets() {
+		if _, listed := lookupIn(out, kp.Name); !listed {
+			out = append(out, preset{name: kp.Name, summary: kp.Description, source: kp.Source, s: scenario{Kernel: kp.Name}})
+		}
+	}
+	return append(out,
+		preset{
 			name:    "seed-002-without-patches",
-			summary: "seed 002's failing build: device order crb_acpi, tpm_crb_ffa, ffa_init; init_ima before deferred probing",
-			source:  "seed 002, [PATCH v2 0/2] fix failure of integration IMA with tpm_crb_ffa (Yeoreum Yun, 2025), the kernel it patches",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "device",
-				CRBFFARegister: ptrTo(false), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(false), RoT: "tpm"},
+			summary: "seed 002's failing build: device order crb_acpi, tpm_crb_ffa, ffa_init; init_ima before deferred probing; no patch",
+			source:  "seed 002, [PATCH v2 0/2] fix failure of integration IMA with tpm_crb_ffa (Yeoreum Yun, 2025): the kernel it patches",
+			s:       scenario{Kernel: "before-v6.17"},
 		},
-		{
-			name:    "seed-002-v2",
-			summary: "seed 002's v2 series applied: ffa_init at rootfs and tpm_crb_ffa_init() calls ffa_register()",
-			source:  "seed 002, [PATCH v2 1/2] and [PATCH v2 2/2]",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "rootfs",
-				CRBFFARegister: ptrTo(true), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(false), RoT: "tpm"},
-		},
-		{
-			name:    "v6.17",
-			summary: "v6.17 with both fixes: ffa_init at rootfs (0e0546eabcd6), built-in tpm_crb_ffa registers itself (746d9e9f62a6)",
-			source:  "Linux v6.17: commits 0e0546eabcd6 and 746d9e9f62a6",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "rootfs",
-				CRBFFARegister: ptrTo(true), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(false), RoT: "tpm"},
-		},
-		{
-			name:    "mainline",
-			summary: "current mainline as the Linux tree shows it: ffa_init at rootfs, 746d9e9f62a6 reverted by 677042afb97a",
-			source:  "Linux mainline after commit 677042afb97a (revert of 746d9e9f62a6)",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "rootfs",
-				CRBFFARegister: ptrTo(false), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(false), RoT: "tpm"},
-		},
-		{
-			name:    "mainline-ima-late-sync",
-			summary: "mainline with CONFIG_IMA_INIT_LATE_SYNC=y: init_ima runs at late_initcall_sync",
-			source:  "the merged form of seed 003's Kconfig opt-in (CONFIG_IMA_INIT_LATE_SYNC, 2026)",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "rootfs",
-				CRBFFARegister: ptrTo(false), IMALateSync: ptrTo(true), IMALateRetry: ptrTo(false), RoT: "tpm"},
-		},
-		{
+		preset{
 			name:    "seed-001-late-retry",
 			summary: "seed 001's RFC on the failing build: init_ima defers and retries at late_initcall_sync",
 			source:  "seed 001, [RFC PATCH v3 2/4] security: ima: call ima_init() again at late_initcall_sync (J. McDowell, 2026)",
-			s: scenario{Config: allBuiltIn(), Order: seed002Order(), FFAInitcall: "device",
-				CRBFFARegister: ptrTo(false), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(true), RoT: "tpm"},
+			s:       scenario{Kernel: "before-v6.17", IMALateRetry: ptrTo(true)},
 		},
-		{
+		preset{
+			name:    "mainline-ima-late-sync",
+			summary: "mainline with CONFIG_IMA_INIT_LATE_SYNC=y: init_ima runs at late_initcall_sync",
+			source:  "the merged form of seed 003's Kconfig opt-in (CONFIG_IMA_INIT_LATE_SYNC, 2026) on mainline",
+			s:       scenario{Kernel: "mainline", IMALateSync: ptrTo(true)},
+		},
+		preset{
 			name:    "tcg-crb-module",
 			summary: "v6.17 with TCG_CRB=m: the TPM driver is a module and loads after init_ima",
-			source:  "seed 002's cover letter: tpm_crb and tpm_crb_ffa must be built in for IMA",
-			s: scenario{Config: withConfig(allBuiltIn(), "TCG_CRB", "m"), Order: seed002Order(), FFAInitcall: "rootfs",
-				CRBFFARegister: ptrTo(true), IMALateSync: ptrTo(false), IMALateRetry: ptrTo(false), RoT: "tpm"},
+			source:  "seed 002's cover letter: tpm_crb and tpm_crb_ffa must be built in for IMA to find the TPM",
+			s:       scenario{Kernel: "v6.17", Config: map[string]string{"TCG_CRB": "m"}},
 		},
-	}
+		preset{
+			name:    "seed-004-rtmr",
+			summary: "seed 002's failing build, IMA extending an RTMR-like register bank instead of the TPM",
+			source:  "seed 004, ima: rot: pluggable root of trust (TPM, TDX, VirtCCA), each with its default register",
+			s:       scenario{Kernel: "before-v6.17", RoT: "rtmr"},
+		},
+	)
 }
 
-func withConfig(m map[string]string, sym, val string) map[string]string {
-	m[sym] = val
-	return m
-}
-
-func lookupPreset(name string) (preset, bool) {
-	for _, p := range presets() {
+func lookupIn(ps []preset, name string) (preset, bool) {
+	for _, p := range ps {
 		if p.name == name {
 			return p, true
 		}
 	}
 	return preset{}, false
 }
+
+func lookupPreset(name string) (preset, bool) { return lookupIn(presets(), name) }
 
 func presetNames() []string {
 	var out []string
@@ -126,32 +101,92 @@ func presetNames() []string {
 }
 
 // baseScenario returns the named preset, or the default scenario when name
-// is empty.
+// is empty, with the kernel preset's patch switches and link order spelled
+// out so that --show-scenario shows what will boot.
 func baseScenario(name string) (*scenario, error) {
+	var s *scenario
 	if name == "" {
 		def, err := parseScenario(defaultScenarioYAML)
 		if err != nil {
 			return nil, fmt.Errorf("embedded default scenario: %v", err)
 		}
 		if def.Preset == "" {
-			return def, nil
+			return nil, errors.New("embedded default scenario names no preset")
 		}
 		p, ok := lookupPreset(def.Preset)
 		if !ok {
 			return nil, fmt.Errorf("embedded default scenario names unknown preset %q", def.Preset)
 		}
-		s := p.s
-		s.Preset = p.name
-		return overlay(&s, &scenario{Description: def.Description}), nil
+		base := p.s
+		s = overlay(&base, &scenario{Preset: p.name, Description: def.Description})
+	} else {
+		p, ok := lookupPreset(name)
+		if !ok {
+			return nil, usagef("unknown preset %q (presets: %s)", name, strings.Join(presetNames(), ", "))
+		}
+		base := p.s
+		s = overlay(&base, &scenario{Preset: p.name, Description: p.summary})
 	}
-	p, ok := lookupPreset(name)
+	return s, nil
+}
+
+// resolvedPreset is a preset with every field filled in.
+func resolvedPreset(name string) (*scenario, error) {
+	s, err := baseScenario(name)
+	if err != nil {
+		return nil, err
+	}
+	return withKernelDefaults(s)
+}
+
+// withKernelDefaults fills the fields s leaves open from its kernel preset.
+func withKernelDefaults(s *scenario) (*scenario, error) {
+	if s.Kernel == "" {
+		s.Kernel = kernel.DefaultPreset
+	}
+	kp, ok := kernel.LookupPreset(s.Kernel)
 	if !ok {
-		return nil, usagef("unknown preset %q (presets: %s)", name, strings.Join(presetNames(), ", "))
+		return nil, usagef("unknown kernel %q (kernels: %s)", s.Kernel, strings.Join(kernelPresetNames(), ", "))
 	}
-	s := p.s
-	s.Preset = p.name
-	s.Description = p.summary
-	return overlay(&s, &scenario{}), nil
+	out := *s
+	if out.FFAInitcall == "" {
+		out.FFAInitcall = "device"
+		if kp.Patches.FFAInitRootfs {
+			out.FFAInitcall = "rootfs"
+		}
+	}
+	if out.CRBFFARegister == nil {
+		out.CRBFFARegister = ptrTo(kp.Patches.CRBFFARegister || kp.Patches.CRBFFABugOn)
+	}
+	if out.CRBFFABugOn == nil {
+		out.CRBFFABugOn = ptrTo(kp.Patches.CRBFFABugOn)
+	}
+	if out.IMALateSync == nil {
+		out.IMALateSync = ptrTo(kp.Config.Builtin("IMA_INIT_LATE_SYNC"))
+	}
+	if out.IMALateRetry == nil {
+		out.IMALateRetry = ptrTo(false)
+	}
+	if out.RoT == "" {
+		out.RoT = "tpm"
+	}
+	order := map[string][]string{}
+	for l, names := range kp.Order {
+		order[l.String()] = names
+	}
+	for l, names := range out.Order {
+		order[l] = names
+	}
+	out.Order = order
+	return &out, nil
+}
+
+func kernelPresetNames() []string {
+	var out []string
+	for _, p := range kernel.Presets() {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 const presetsHelp = `
@@ -183,7 +218,7 @@ func runPresets(_ context.Context, e *env, args []string) int {
 		return report(e, "presets", err)
 	}
 	if *show != "" {
-		s, err := baseScenario(*show)
+		s, err := resolvedPreset(*show)
 		if err != nil {
 			return report(e, "presets", err)
 		}
@@ -202,7 +237,10 @@ func runPresets(_ context.Context, e *env, args []string) int {
 		}
 		var items []item
 		for _, p := range presets() {
-			s, _ := baseScenario(p.name)
+			s, err := resolvedPreset(p.name)
+			if err != nil {
+				return report(e, "presets", err)
+			}
 			items = append(items, item{p.name, p.summary, p.source, p.name == def.Preset, s})
 		}
 		enc := json.NewEncoder(e.stdout)

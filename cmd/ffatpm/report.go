@@ -46,6 +46,7 @@ type initcallInfo struct {
 type deferral struct {
 	Device     string        `json:"device"`
 	Driver     string        `json:"driver"`
+	Attempts   int           `json:"attempts"`
 	DeferredAt *registration `json:"deferred_at"`
 	ProbedAt   *registration `json:"probed_at"` // null when it never probed
 	Result     any           `json:"result"`    // 0 or the errno name of the final probe
@@ -55,6 +56,7 @@ type deferral struct {
 // in the TPM: lost (before init_ima) or recorded without TPM protection.
 type lostInfo struct {
 	Event  string `json:"event"`
+	At     string `json:"at"`
 	Reason string `json:"reason"`
 }
 
@@ -69,11 +71,15 @@ type artifacts struct {
 
 // traceEvent is one line of trace.jsonl and of "ffatpm trace".
 type traceEvent struct {
-	Seq    int    `json:"seq"`
-	TimeNS int64  `json:"t_ns"`
-	Kind   string `json:"kind"` // "ffa", "crb", "initcall", "probe", "defer", "device", "ima", ...
-	Level  string `json:"level,omitempty"`
-	What   string `json:"what"`
-	Detail string `json:"detail,omitempty"`
-	Result string `json:"result,omitempty"`
+	Seq      int    `json:"seq"`
+	TimeNS   int64  `json:"t_ns"`
+	Group    string `json:"group"` // what --only selects: ffa, crb, initcall, driver, defer, tpm, ima, boot
+	Kind     string `json:"kind"`  // the kernel model's event kind
+	Level    string `json:"level,omitempty"`
+	Initcall string `json:"initcall,omitempty"`
+	Bus      string `json:"bus,omitempty"`
+	Device   string `json:"device,omitempty"`
+	Driver   string `json:"driver,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	Result   string `json:"result,omitempty"`
 }

@@ -20,10 +20,12 @@ import (
 type scenario struct {
 	Preset         string              `json:"preset,omitempty" yaml:"preset,omitempty"`
 	Description    string              `json:"description,omitempty" yaml:"description,omitempty"`
+	Kernel         string              `json:"kernel,omitempty" yaml:"kernel,omitempty"`
 	Config         map[string]string   `json:"config,omitempty" yaml:"config,omitempty"`
 	Order          map[string][]string `json:"order,omitempty" yaml:"order,omitempty"`
 	FFAInitcall    string              `json:"ffa_initcall,omitempty" yaml:"ffa_initcall,omitempty"`
 	CRBFFARegister *bool               `json:"crb_ffa_register,omitempty" yaml:"crb_ffa_register,omitempty"`
+	CRBFFABugOn    *bool               `json:"crb_ffa_bug_on,omitempty" yaml:"crb_ffa_bug_on,omitempty"`
 	IMALateSync    *bool               `json:"ima_late_sync,omitempty" yaml:"ima_late_sync,omitempty"`
 	IMALateRetry   *bool               `json:"ima_late_retry,omitempty" yaml:"ima_late_retry,omitempty"`
 	RoT            string              `json:"rot,omitempty" yaml:"rot,omitempty"`
@@ -34,8 +36,8 @@ type scenario struct {
 
 // scenarioFields names every key a scenario file may hold, in the order
 // docs/cli.md documents them.
-var scenarioFields = [...]string{"preset", "description", "config", "order", "ffa_initcall",
-	"crb_ffa_register", "ima_late_sync", "ima_late_retry", "rot", "measure", "modprobe", "expect"}
+var scenarioFields = [...]string{"preset", "description", "kernel", "config", "order", "ffa_initcall",
+	"crb_ffa_register", "crb_ffa_bug_on", "ima_late_sync", "ima_late_retry", "rot", "measure", "modprobe", "expect"}
 
 // maxScenarioSize bounds what parseScenario reads; real scenarios are a few
 // hundred bytes, so 64 KiB is plenty.
@@ -104,6 +106,8 @@ func (s *scenario) setField(key string, v *yaml.Node) error {
 		return scalarString(v, &s.Preset)
 	case "description":
 		return scalarString(v, &s.Description)
+	case "kernel":
+		return scalarString(v, &s.Kernel)
 	case "config":
 		m, err := stringMap(v)
 		if err != nil {
@@ -152,6 +156,8 @@ func (s *scenario) setField(key string, v *yaml.Node) error {
 		return checkOneOf("ffa_initcall", s.FFAInitcall, ffaInitcallLevels)
 	case "crb_ffa_register":
 		return scalarBool(v, &s.CRBFFARegister)
+	case "crb_ffa_bug_on":
+		return scalarBool(v, &s.CRBFFABugOn)
 	case "ima_late_sync":
 		return scalarBool(v, &s.IMALateSync)
 	case "ima_late_retry":

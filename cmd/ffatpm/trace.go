@@ -18,12 +18,12 @@ probes, deferrals and IMA init.
 Examples:
 
   ffatpm trace
-  ffatpm trace --preset seed-002-without-patches --only initcall,probe,defer,ima
+  ffatpm trace --preset seed-002-without-patches --only initcall,driver,defer,ima
   ffatpm trace --preset seed-002-without-patches --svg seed002.svg
   ffatpm trace --only ffa --jsonl | jq .
 `
 
-var traceKinds = []string{"ffa", "crb", "initcall", "probe", "defer", "device", "driver", "tpm", "ima", "fw"}
+var traceKinds = []string{"ffa", "crb", "initcall", "driver", "defer", "tpm", "ima", "boot"}
 
 type traceOptions struct {
 	only  string

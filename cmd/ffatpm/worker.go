@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+
+	"github.com/ffatpm/ffatpm/crb/engine"
 )
 
 // workerCommand is the hidden subcommand explore starts in each worker
@@ -26,6 +28,12 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "ffatpm __worker: takes no arguments (jobs come on stdin)")
 		return exitUsage
 	}
+	sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ffatpm __worker: %v\n", err)
+		return exitError
+	}
+	defer sim.Close()
 	in := bufio.NewScanner(e.stdin)
 	in.Buffer(make([]byte, 64*1024), maxScenarioSize)
 	out := bufio.NewWriter(e.stdout)
@@ -35,7 +43,7 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "ffatpm __worker: bad job line: %v\n", err)
 			return exitUsage
 		}
-		res := bootPoint(ctx, j.ID, j.Scenario)
+		res := bootPoint(ctx, j.ID, j.Scenario, sim)
 		out.Write(marshalLine(res))
 		if err := out.Flush(); err != nil {
 			return exitError
@@ -48,8 +56,8 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-func bootPoint(ctx context.Context, id int, sc *scenario) resultLine {
-	rep, err := bootScenario(ctx, sc, bootOptions{})
+func bootPoint(ctx context.Context, id int, sc *scenario, sim *engine.Simulator) resultLine {
+	rep, err := bootScenario(ctx, sc, bootOptions{quiet: true, sim: sim})
 	if err != nil {
 		return resultLine{ID: id, Error: oneLine(err.Error())}
 	}
@@ -92,11 +100,16 @@ func runPoints(ctx context.Context, e *env, points []point, workers int) ([]expl
 		progress.step()
 	}
 	if n == 1 || e.self == "" {
+		sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
+		if err != nil {
+			return nil, err
+		}
+		defer sim.Close()
 		for i, p := range points {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			record(bootPoint(ctx, i, p.scenario()))
+			record(bootPoint(ctx, i, p.scenario(), sim))
 		}
 		progress.done()
 		return results, nil
