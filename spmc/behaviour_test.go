@@ -290,3 +290,42 @@ func TestConcurrentCallers(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An endpoint that never called FFA_VERSION is served as a v1.0 caller:
+// v1.1+/v1.2 ABIs are NOT_SUPPORTED (REQ2: DENIED), PARTITION_INFO_GET has
+// no flags and returns 8-byte descriptors.
+func TestCallsBeforeVersionNegotiation(t *testing.T) {
+	s := newSPMC(t, nil)
+	nw := s.NormalWorld()
+	assert.Equal(t, ffa.ErrNotSupported, nw.Call(ffa.Frame{uint64(ffa.FuncSpmIDGet)}).Err())
+	assert.Equal(t, ffa.ErrNotSupported, nw.Call(ffa.PartitionInfoGetRegsReq{}.Encode()).Err())
+	assert.Equal(t, ffa.ErrDenied, nw.Call(ffa.DirectReq2{Dst: tpmID, UUID: tpmUUID}.Encode()).Err())
+	assert.Equal(t, ffa.ErrInvalidParameters, nw.Call(ffa.PartitionInfoGetReq{Flags: 1}.Encode()).Err())
+	require.NoError(t, ffa.CheckSuccess(nw.Call(ffa.RxTxMapReq{TX: nsRAM, RX: nsRAM + 0x1000, PageCount: 1}.Encode())))
+	out := nw.Call(ffa.PartitionInfoGetReq{}.Encode())
+	require.NoError(t, ffa.CheckSuccess(out))
+	assert.Equal(t, uint32(2), out.W(2))
+	assert.Equal(t, uint32(0), out.W(3), "v1.0 reports no descriptor size")
+	// direct requests work at v1.0
+	assert.Equal(t, ffa.FuncMsgSendDirectResp, nw.Call(ffa.DirectReq{Dst: tpmID}.Encode()).Func())
+	// the version is now locked at 1.0 (Hafnium policy)
+	assert.Equal(t, uint64(ffa.VersionNotSupported), nw.Call(ffa.VersionReq{Version: ffa.Version1_2}.Encode())[0])
+	assert.Equal(t, uint64(ffa.Version1_2), nw.Call(ffa.VersionReq{Version: ffa.Version1_0}.Encode())[0])
+}
+
+// A 64-bit direct request with junk in x1[63:32] is refused; a 32-bit one
+// ignores the upper halves as SMCCC requires.
+func TestDirectReqUpperBits(t *testing.T) {
+	s := newSPMC(t, nil)
+	nw := s.NormalWorld()
+	f := ffa.DirectReq{Is64: true, Dst: tpmID}.Encode()
+	f[1] |= 1 << 48
+	assert.Equal(t, ffa.ErrInvalidParameters, nw.Call(f).Err())
+	f = ffa.DirectReq{Dst: tpmID, Args: [5]uint64{5}}.Encode()
+	f[1] |= 1 << 48
+	f[3] |= 1 << 40
+	out := nw.Call(f)
+	r, err := ffa.DecodeDirectResp(out)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(5), r.Args[0])
+}
