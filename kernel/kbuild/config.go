@@ -164,6 +164,9 @@ type Config struct {
 // Lookup returns the assignment of symbol name (with or without the CONFIG_
 // prefix) and whether the file has one.
 func (c *Config) Lookup(name string) (Setting, bool) {
+	if s, ok := c.settings[name]; ok {
+		return s, true
+	}
 	s, ok := c.settings[strings.TrimPrefix(name, "CONFIG_")]
 	return s, ok
 }

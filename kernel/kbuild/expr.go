@@ -110,7 +110,7 @@ func tokenizeExpr(s string) []string {
 		case strings.HasPrefix(s[i:], "&&") || strings.HasPrefix(s[i:], "||") || strings.HasPrefix(s[i:], "!="):
 			toks = append(toks, s[i:i+2])
 			i += 2
-		case c == '!' || c == '(' || c == ')' || c == '=':
+		case c == '!' || c == '(' || c == ')' || c == '=' || c == '&' || c == '|':
 			toks = append(toks, s[i:i+1])
 			i++
 		default:

@@ -1,34 +1,35 @@
-package kbuild
+package verdict
 
 import (
 	"fmt"
 
 	"github.com/ffatpm/ffatpm/kernel"
+	"github.com/ffatpm/ffatpm/kernel/kbuild"
 )
 
-// KernelConfig returns the model's configuration with every symbol the
-// model knows set to its resolved value, so that the model's own defaults
-// never stand in for what the real configuration says.
-func (k *Kconfig) KernelConfig() *kernel.Config {
+// Config returns the model's configuration with every symbol the model
+// knows set to its resolved value, so that the model's own defaults never
+// stand in for what the real configuration says.
+func Config(k *kbuild.Kconfig) *kernel.Config {
 	c := kernel.NewConfig()
 	for _, r := range k.All() {
 		if !r.Set {
 			continue
 		}
 		switch r.Value.Kind {
-		case KindTristate:
-			c.Set(r.Name, kernel.Tristate(r.Value.Tri))
-		case KindString:
+		case kbuild.KindTristate:
+			c.Set(r.Name, tristate(r.Value.Tri))
+		case kbuild.KindString:
 			c.SetString(r.Name, r.Value.Str)
-		case KindInt, KindHex:
+		case kbuild.KindInt, kbuild.KindHex:
 			c.SetInt(r.Name, r.Value.Int)
 		}
 	}
 	return c
 }
 
-// KernelOrder returns the link order in the model's form.
-func (lo *LinkOrder) KernelOrder() (kernel.Order, error) {
+// Order returns the link order in the model's form.
+func Order(lo *kbuild.LinkOrder) (kernel.Order, error) {
 	o := kernel.Order{}
 	for _, l := range lo.Levels {
 		kl, err := kernel.ParseLevel(string(l.Level))
@@ -40,11 +41,21 @@ func (lo *LinkOrder) KernelOrder() (kernel.Order, error) {
 	return o, nil
 }
 
-// KernelPatches returns the patch switches in the model's form.
-func (p PatchFacts) KernelPatches() kernel.Patches {
+// Patches returns the patch switches in the model's form.
+func Patches(p kbuild.PatchFacts) kernel.Patches {
 	return kernel.Patches{
 		FFAInitRootfs:   p.FFAInitRootfs,
 		CRBFFARegister:  p.CRBFFARegister,
 		FFABusInFFAInit: p.FFABusInFFAInit,
 	}
+}
+
+func tristate(t kbuild.Tristate) kernel.Tristate {
+	switch t {
+	case kbuild.Yes:
+		return kernel.Y
+	case kbuild.Module:
+		return kernel.M
+	}
+	return kernel.N
 }
