@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/ffatpm/ffatpm/ffa"
 )
 
 // Patches are the switches for the upstream changes and posted patches the
@@ -177,17 +179,33 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 	if cfg == nil {
 		cfg = DefaultConfig()
 	}
+	if spec.Platform.Conduit != nil && spec.Platform.Mem == nil {
+		return nil, nil, fmt.Errorf("platform %q has an FF-A conduit but no memory accessor", spec.Platform.Name)
+	}
 	costs := DefaultCosts()
 	if spec.Costs != nil {
 		costs = *spec.Costs
 	}
-	k := &Kernel{spec: spec, cfg: cfg, costs: costs, quiet: spec.Quiet, res: &Result{}}
-	k.res.Notes = append(k.res.Notes, cfg.Notes()...)
+	k := &Kernel{spec: spec, cfg: cfg, costs: costs, quiet: spec.Quiet, res: &Result{}, rspBuf: make([]byte, 0, tpmBufSize+4)}
+	if !spec.Quiet {
+		k.res.Notes = append(k.res.Notes, cfg.Notes()...)
+	}
+	k.crbReachesFFA = cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA")
+	k.crbFFABuiltin = cfg.Builtin("TCG_ARM_CRB_FFA")
 
 	all := append(k.builtinInitcalls(), spec.Initcalls...)
 	p := &plan{}
-	mods := map[string]*moduleInfo{}
-	seen := map[string]bool{}
+	var mods map[string]*moduleInfo
+	seen := func(name string) bool {
+		for _, l := range p.levels {
+			for _, ic := range l {
+				if ic.Name == name {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	for _, ic := range all {
 		if ic.Fn == nil {
 			return nil, nil, fmt.Errorf("initcall %q has no function", ic.Name)
@@ -201,14 +219,16 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 		}
 		switch build {
 		case Y:
-			if seen[ic.Name] {
+			if seen(ic.Name) {
 				return nil, nil, fmt.Errorf("initcall %q is defined twice", ic.Name)
 			}
-			seen[ic.Name] = true
 			p.levels[ic.Level] = append(p.levels[ic.Level], ic)
 		case M:
 			if ic.Module == "" {
 				continue
+			}
+			if mods == nil {
+				mods = map[string]*moduleInfo{}
 			}
 			m := mods[ic.Module]
 			if m == nil {
@@ -219,21 +239,23 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 		}
 	}
 	// Order each level.
-	known := map[string]Level{}
-	for _, ic := range all {
-		if _, ok := known[ic.Name]; !ok {
-			known[ic.Name] = ic.Level
-		}
-	}
-	for _, l := range Levels() {
+	for l := LevelEarly; l <= LevelLateSync; l++ {
 		var missing []string
 		p.levels[l], missing = sortLevel(p.levels[l], spec.Order[l])
 		for _, n := range missing {
-			switch lv, ok := known[n]; {
+			var lv Level
+			ok := false
+			for _, ic := range all {
+				if ic.Name == n {
+					lv, ok = ic.Level, true
+					break
+				}
+			}
+			switch {
 			case !ok:
 				k.res.NotBuilt = append(k.res.NotBuilt, n)
 				k.res.Notes = append(k.res.Notes, fmt.Sprintf("%s (in the %s order) is not an initcall of this kernel", n, l))
-			case lv != l && seen[n]:
+			case lv != l && seen(n):
 				k.res.Notes = append(k.res.Notes, fmt.Sprintf("%s is at %s in this configuration; its place in the %s order is ignored", n, lv, l))
 			default:
 				k.res.NotBuilt = append(k.res.NotBuilt, n)
@@ -245,6 +267,9 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 	order := spec.Modprobe
 	if order == nil {
 		order = DefaultModprobeOrder()
+	}
+	if len(mods) == 0 {
+		return k, p, nil
 	}
 	var names []string
 	listed := map[string]bool{}
@@ -411,6 +436,9 @@ func (k *Kernel) userspace() {
 }
 
 func (k *Kernel) banner() {
+	if k.quiet {
+		return
+	}
 	v := k.spec.Version
 	if v == "" {
 		v = "6.17.0-ffatpm"
@@ -433,5 +461,19 @@ func (k *Kernel) finish() {
 		c := k.chips[0]
 		r.Chip = &ChipInfo{Name: c.Name, Device: c.Device.Name, At: c.At, Banks: append([]PCRBank(nil), c.Banks...)}
 	}
-	r.FFACalls = k.ffaCounts
+	for conv, counts := range k.ffaCounts {
+		for num, n := range counts {
+			if n == 0 {
+				continue
+			}
+			f := ffa.FuncID(0x84000000 | uint32(num))
+			if conv == 1 {
+				f |= 0x40000000
+			}
+			if r.FFACalls == nil {
+				r.FFACalls = map[string]int{}
+			}
+			r.FFACalls[f.String()] += int(n)
+		}
+	}
 }

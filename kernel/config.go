@@ -101,40 +101,44 @@ type Select struct {
 	If     []string // all must be enabled (empty: unconditional)
 }
 
+// symbolTable is the model's Kconfig knowledge, sorted by name. It is
+// never modified; Symbols returns a copy.
+var symbolTable = [...]Symbol{
+	{Name: "ARM64", Type: TypeBool, Default: "y", Source: "arch/Kconfig", Help: "the modelled machine is arm64"},
+	{Name: "ACPI", Type: TypeBool, Default: "y", Source: "drivers/acpi/Kconfig", Help: "ACPI tables describe the TPM (TPM2 table, MSFT0101 device)"},
+	{Name: "OF", Type: TypeBool, Default: "y", Source: "drivers/of/Kconfig", Help: "device tree support (ARM_FFA_TRANSPORT depends on it)"},
+	{Name: "MODULES", Type: TypeBool, Default: "y", Source: "init/Kconfig", Help: "loadable module support; without it =m symbols are n"},
+	{Name: "ARM_FFA_TRANSPORT", Type: TypeTristate, Default: "n", DependsOn: []string{"OF", "ARM64"},
+		Source: "drivers/firmware/arm_ffa/Kconfig", Help: "Arm FF-A driver (ffa-core bus and ffa_init)"},
+	{Name: "TCG_TPM", Type: TypeTristate, Default: "n", Source: "drivers/char/tpm/Kconfig", Help: "TPM core (tpm_chip_register, tpm_default_chip)"},
+	{Name: "TCG_CRB", Type: TypeTristate, Default: "n", DependsOn: []string{"TCG_TPM", "ACPI"},
+		Source: "drivers/char/tpm/Kconfig", Help: "TPM 2.0 CRB interface (tpm_crb, crb_acpi_driver_init)"},
+	{Name: "TCG_ARM_CRB_FFA", Type: TypeTristate, Default: "=TCG_CRB", DependsOn: []string{"ARM_FFA_TRANSPORT", "TCG_CRB"},
+		Source: "drivers/char/tpm/Kconfig", Help: "CRB start method over FF-A (tpm_crb_ffa)"},
+	{Name: "SECURITY", Type: TypeBool, Default: "n", Source: "security/Kconfig", Help: "security hooks"},
+	{Name: "INTEGRITY", Type: TypeBool, Default: "y", DependsOn: []string{"SECURITY"}, Source: "security/integrity/Kconfig", Help: "integrity subsystem"},
+	{Name: "IMA", Type: TypeBool, Default: "n", DependsOn: []string{"INTEGRITY"},
+		Selects: []Select{{Target: "TCG_TPM"}, {Target: "TCG_CRB", If: []string{"TCG_TPM", "ACPI"}}},
+		Source:  "security/integrity/ima/Kconfig", Help: "Integrity Measurement Architecture (init_ima, late_initcall)"},
+	{Name: "IMA_MEASURE_PCR_IDX", Type: TypeInt, Default: "10", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "PCR IMA extends"},
+	{Name: "IMA_DEFAULT_HASH", Type: TypeString, Default: "sha1", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "default hash (choice IMA_DEFAULT_HASH_SHA1 is Kconfig's default)"},
+	{Name: "IMA_DEFAULT_TEMPLATE", Type: TypeString, Default: "ima-ng", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "default template (choice IMA_NG_TEMPLATE)"},
+	{Name: "IMA_INIT_LATE_SYNC", Type: TypeBool, Default: "n", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "run init_ima at late_initcall_sync (2026)"},
+}
+
 // Symbols returns the Kconfig symbols the model knows, with the defaults it
 // uses (a fresh slice, sorted by name).
 func Symbols() []Symbol {
-	s := []Symbol{
-		{Name: "ARM64", Type: TypeBool, Default: "y", Source: "arch/Kconfig", Help: "the modelled machine is arm64"},
-		{Name: "ACPI", Type: TypeBool, Default: "y", Source: "drivers/acpi/Kconfig", Help: "ACPI tables describe the TPM (TPM2 table, MSFT0101 device)"},
-		{Name: "OF", Type: TypeBool, Default: "y", Source: "drivers/of/Kconfig", Help: "device tree support (ARM_FFA_TRANSPORT depends on it)"},
-		{Name: "MODULES", Type: TypeBool, Default: "y", Source: "init/Kconfig", Help: "loadable module support; without it =m symbols are n"},
-		{Name: "ARM_FFA_TRANSPORT", Type: TypeTristate, Default: "n", DependsOn: []string{"OF", "ARM64"},
-			Source: "drivers/firmware/arm_ffa/Kconfig", Help: "Arm FF-A driver (ffa-core bus and ffa_init)"},
-		{Name: "TCG_TPM", Type: TypeTristate, Default: "n", Source: "drivers/char/tpm/Kconfig", Help: "TPM core (tpm_chip_register, tpm_default_chip)"},
-		{Name: "TCG_CRB", Type: TypeTristate, Default: "n", DependsOn: []string{"TCG_TPM", "ACPI"},
-			Source: "drivers/char/tpm/Kconfig", Help: "TPM 2.0 CRB interface (tpm_crb, crb_acpi_driver_init)"},
-		{Name: "TCG_ARM_CRB_FFA", Type: TypeTristate, Default: "=TCG_CRB", DependsOn: []string{"ARM_FFA_TRANSPORT", "TCG_CRB"},
-			Source: "drivers/char/tpm/Kconfig", Help: "CRB start method over FF-A (tpm_crb_ffa)"},
-		{Name: "SECURITY", Type: TypeBool, Default: "n", Source: "security/Kconfig", Help: "security hooks"},
-		{Name: "INTEGRITY", Type: TypeBool, Default: "y", DependsOn: []string{"SECURITY"}, Source: "security/integrity/Kconfig", Help: "integrity subsystem"},
-		{Name: "IMA", Type: TypeBool, Default: "n", DependsOn: []string{"INTEGRITY"},
-			Selects: []Select{{Target: "TCG_TPM"}, {Target: "TCG_CRB", If: []string{"TCG_TPM", "ACPI"}}},
-			Source:  "security/integrity/ima/Kconfig", Help: "Integrity Measurement Architecture (init_ima, late_initcall)"},
-		{Name: "IMA_MEASURE_PCR_IDX", Type: TypeInt, Default: "10", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "PCR IMA extends"},
-		{Name: "IMA_DEFAULT_HASH", Type: TypeString, Default: "sha1", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "default hash (choice IMA_DEFAULT_HASH_SHA1 is Kconfig's default)"},
-		{Name: "IMA_DEFAULT_TEMPLATE", Type: TypeString, Default: "ima-ng", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "default template (choice IMA_NG_TEMPLATE)"},
-		{Name: "IMA_INIT_LATE_SYNC", Type: TypeBool, Default: "n", DependsOn: []string{"IMA"}, Source: "security/integrity/ima/Kconfig", Help: "run init_ima at late_initcall_sync (2026)"},
-	}
+	s := append([]Symbol(nil), symbolTable[:]...)
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
 	return s
 }
 
 // LookupSymbol returns the model's definition of a symbol.
 func LookupSymbol(name string) (Symbol, bool) {
-	for _, s := range Symbols() {
-		if s.Name == name {
-			return s, true
+	for i := range symbolTable {
+		if symbolTable[i].Name == name {
+			return symbolTable[i], true
 		}
 	}
 	return Symbol{}, false
@@ -367,7 +371,8 @@ func (c *Config) Int(sym string) int64 {
 // combination can be explored, and says so).
 func (c *Config) Notes() []string {
 	var notes []string
-	for _, s := range Symbols() {
+	for i := range symbolTable {
+		s := &symbolTable[i]
 		if s.Type != TypeBool && s.Type != TypeTristate {
 			continue
 		}

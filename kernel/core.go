@@ -293,7 +293,9 @@ func (k *Kernel) deferredProbeTrigger() {
 	k.active = append(k.active, k.pending...)
 	k.pending = k.pending[:0]
 	k.workQueued = true
-	k.event(Event{Kind: EvTrigger, Detail: fmt.Sprintf("%d device(s) to retry", len(k.active))})
+	if !k.quiet {
+		k.event(Event{Kind: EvTrigger, Detail: fmt.Sprintf("%d device(s) to retry", len(k.active))})
+	}
 }
 
 // maxDeferredRetries bounds one run of the deferred work (Linux's loop ends

@@ -1,7 +1,7 @@
 package kernel
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/ffatpm/ffatpm/ffa"
 )
@@ -66,14 +66,16 @@ func newFFABus() *Bus {
 // ffaCall makes one FF-A call through the platform's conduit, counting it.
 func (k *Kernel) ffaCall(in ffa.Frame) ffa.Frame {
 	k.clock.Advance(k.costs.FFACall)
-	name := in.Func().String()
-	if k.ffaCounts == nil {
-		k.ffaCounts = map[string]int{}
+	if f := in.Func(); f.Num() < 256 {
+		conv := 0
+		if f.Is64() {
+			conv = 1
+		}
+		k.ffaCounts[conv][f.Num()]++
 	}
-	k.ffaCounts[name]++
 	out := k.spec.Platform.Conduit.Call(in)
 	if k.spec.Trace && !k.quiet {
-		k.event(Event{Kind: EvFFACall, Detail: name + " -> " + out.Func().String()})
+		k.event(Event{Kind: EvFFACall, Detail: in.Func().String() + " -> " + out.Func().String()})
 	}
 	return out
 }
@@ -166,7 +168,7 @@ func (k *Kernel) ffaSetupPartitions(info *ffaDrvInfo, parts []ffa.PartitionInfo)
 func (k *Kernel) ffaDeviceRegister(info *ffaDrvInfo, fd *FFADevice) {
 	fd.ID = info.nextID
 	info.nextID++
-	dev := &Device{Name: fmt.Sprintf("arm-ffa-%d", fd.ID), Bus: k.drv.ffaBus, Data: fd}
+	dev := &Device{Name: "arm-ffa-" + strconv.Itoa(fd.ID), Bus: k.drv.ffaBus, Data: fd}
 	if err := k.DeviceAdd(dev); err != nil {
 		e, _ := AsErrno(err)
 		k.devPrintf(dev, "unable to register device %s err=%d", dev.Name, e.Ret())

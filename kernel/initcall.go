@@ -1,7 +1,7 @@
 package kernel
 
 import (
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -86,34 +86,34 @@ func linkRank(object string) int {
 // that order; then the rest by Kbuild link order. It returns the names in
 // want that are not among the calls.
 func sortLevel(calls []Initcall, want []string) (sorted []Initcall, missing []string) {
+	if len(calls) <= 1 && len(want) == 0 {
+		return calls, nil
+	}
 	pos := make(map[string]int, len(want))
 	for i, n := range want {
 		if _, dup := pos[n]; !dup {
 			pos[n] = i
 		}
 	}
-	sorted = append([]Initcall(nil), calls...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		pi, iok := pos[sorted[i].Name]
-		pj, jok := pos[sorted[j].Name]
+	sorted = calls
+	slices.SortStableFunc(sorted, func(a, b Initcall) int {
+		pa, aok := pos[a.Name]
+		pb, bok := pos[b.Name]
 		switch {
-		case iok && jok:
-			return pi < pj
-		case iok != jok:
-			return iok
+		case aok && bok:
+			return pa - pb
+		case aok:
+			return -1
+		case bok:
+			return 1
 		}
-		ri, rj := linkRank(sorted[i].Object), linkRank(sorted[j].Object)
-		if ri != rj {
-			return ri < rj
+		if ra, rb := linkRank(a.Object), linkRank(b.Object); ra != rb {
+			return ra - rb
 		}
-		return sorted[i].Object < sorted[j].Object
+		return strings.Compare(a.Object, b.Object)
 	})
-	have := make(map[string]bool, len(calls))
-	for _, c := range calls {
-		have[c.Name] = true
-	}
 	for _, n := range want {
-		if !have[n] {
+		if !slices.ContainsFunc(calls, func(c Initcall) bool { return c.Name == n }) {
 			missing = append(missing, n)
 		}
 	}

@@ -33,9 +33,14 @@ type Kernel struct {
 	panicMsg  string
 	fault     error // a Go-level fault of the model (not a modelled outcome)
 	res       *Result
-	ffaCounts map[string]int
+	ffaCounts [2][256]int32 // FF-A calls by convention (SMC32, SMC64) and function number
 
 	drv driverState // state of the modelled drivers (static variables in C)
+
+	rspBuf []byte // the TPM core's response buffer
+
+	crbReachesFFA bool // IS_REACHABLE(CONFIG_TCG_ARM_CRB_FFA) from tpm_crb
+	crbFFABuiltin bool
 }
 
 // Config returns the boot's configuration.

@@ -22,6 +22,21 @@ type ACPIDevice struct {
 // Name returns Linux's name of an ACPI device: "MSFT0101:00".
 func (d ACPIDevice) Name() string { return fmt.Sprintf("%s:%02x", d.HID, d.UID&0xff) }
 
+// Memory is the normal world's access to physical memory: what
+// phys.Accessor offers. Mapped reports whether a range is backed by one
+// region (what devm_ioremap_resource needs); phys.Accessor's Bus().Lookup
+// answers it.
+type Memory interface {
+	Read(addr uint64, size int) (uint64, error)
+	Write(addr uint64, size int, v uint64) error
+	ReadBytes(addr uint64, p []byte) error
+	WriteBytes(addr uint64, p []byte) error
+}
+
+type mapper interface{ Mapped(addr, size uint64) bool }
+
+type busHolder interface{ Bus() *phys.Bus }
+
 // Platform is the machine the kernel boots on, as firmware hands it over:
 // ACPI tables and namespace devices, and the ways into the secure world.
 type Platform struct {
@@ -34,8 +49,8 @@ type Platform struct {
 	// implements no SMCCC v1.2 FF-A interface).
 	Conduit ffa.Conduit
 	// Mem is the normal world's view of physical memory: the RX/TX buffers
-	// and the CRB's MMIO window.
-	Mem phys.Accessor
+	// and the CRB's MMIO window (a phys.Accessor for the NonSecure world).
+	Mem Memory
 	// RxTxBase is the Non-secure RAM the kernel uses for its FF-A TX buffer
 	// (at RxTxBase) and RX buffer (right after it); room for two buffers of
 	// the size FFA_FEATURES(FFA_RXTX_MAP) asks for.

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 )
 
 // This file models the TPM core the CRB driver registers its chip with
@@ -69,7 +70,7 @@ func (c *TPMChip) Send(cmd []byte) ([]byte, error) {
 	if e != 0 {
 		return nil, e
 	}
-	return rsp, nil
+	return append([]byte(nil), rsp...), nil
 }
 
 // DefaultChip is tpm_default_chip(): the first registered chip, or nil.
@@ -265,7 +266,7 @@ func (k *Kernel) tpmChipRegister(dev *Device, priv *crbPriv) error {
 	if !k.drv.tpmClass {
 		return ENODEV
 	}
-	c := &TPMChip{Name: fmt.Sprintf("tpm%d", k.drv.chipSeq), Device: dev, k: k, priv: priv}
+	c := &TPMChip{Name: "tpm" + strconv.Itoa(k.drv.chipSeq), Device: dev, k: k, priv: priv}
 	k.drv.chipSeq++
 	if e := k.crbChipStart(priv); e != 0 {
 		return e

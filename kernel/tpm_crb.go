@@ -117,7 +117,7 @@ func crbACPIAdd(k *Kernel, dev *Device) error {
 // tpm_crb cannot reach tpm_crb_ffa (IS_REACHABLE is false: tpm_crb built in,
 // tpm_crb_ffa a module, or not built) the header's stub returns 0.
 func (k *Kernel) crbFFAInitReachable() error {
-	if !k.cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA") {
+	if !k.crbReachesFFA {
 		return nil
 	}
 	return k.tpmCRBFFAInit()
@@ -125,7 +125,7 @@ func (k *Kernel) crbFFAInitReachable() error {
 
 // crbFFAStartReachable is tpm_crb_ffa_start through the header (stub: 0).
 func (k *Kernel) crbFFAStartReachable(priv *crbPriv, typ, loc int) Errno {
-	if priv.sm != TPM2StartCRBARMFFA || !k.cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA") {
+	if priv.sm != TPM2StartCRBARMFFA || !k.crbReachesFFA {
 		return 0
 	}
 	return k.tpmCRBFFAStart(typ, loc)
@@ -282,12 +282,20 @@ func (k *Kernel) regionMapped(addr, size uint64) bool {
 	if size == 0 || addr+size < addr {
 		return false
 	}
-	b := k.spec.Platform.Mem.Bus()
-	if b == nil {
+	switch m := k.spec.Platform.Mem.(type) {
+	case nil:
 		return false
+	case mapper:
+		return m.Mapped(addr, size)
+	case busHolder:
+		b := m.Bus()
+		if b == nil {
+			return false
+		}
+		r, ok := b.Lookup(addr)
+		return ok && r.Contains(addr, size)
 	}
-	r, ok := b.Lookup(addr)
-	return ok && r.Contains(addr, size)
+	return true
 }
 
 // crbTransmit is tpm_try_transmit over the CRB ops: send, poll status,
@@ -320,7 +328,7 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	if k.ioread32(priv.regsT+crbCtrlSts-crbCtrlReq)&crbCtrlStsError != 0 {
 		return nil, EIO
 	}
-	hdr := k.readBuf(priv.rsp, 8)
+	hdr := k.readBuf(k.rspBuf[:0], priv.rsp, 8)
 	if k.panicked {
 		return nil, EIO
 	}
@@ -328,7 +336,7 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	if size < 10 || size > priv.rspSize || size > tpmBufSize {
 		return nil, EIO
 	}
-	return append(hdr, k.readBuf(priv.rsp+8, int(size)-8)...), 0
+	return k.readBuf(hdr, priv.rsp+8, int(size)-8), 0
 }
 
 // writeBuf / readBuf are memcpy_toio / memcpy_fromio in 32-bit accesses.
@@ -344,8 +352,9 @@ func (k *Kernel) writeBuf(addr uint64, p []byte) {
 	}
 }
 
-func (k *Kernel) readBuf(addr uint64, n int) []byte {
-	out := make([]byte, 0, n+4)
+// readBuf appends n bytes read from addr to out.
+func (k *Kernel) readBuf(out []byte, addr uint64, n int) []byte {
+	end := len(out) + n
 	var w [4]byte
 	for i := 0; i < n; i += 4 {
 		binary.LittleEndian.PutUint32(w[:], k.ioread32(addr+uint64(i)))
@@ -354,8 +363,8 @@ func (k *Kernel) readBuf(addr uint64, n int) []byte {
 			break
 		}
 	}
-	if len(out) > n {
-		out = out[:n]
+	if len(out) > end {
+		out = out[:end]
 	}
 	return out
 }

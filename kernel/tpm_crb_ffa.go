@@ -88,7 +88,7 @@ func tpmCRBFFADriverInit(k *Kernel) error { return k.ffaRegister(k.drv.crbFFADri
 // tpmCRBFFAInit is tpm_crb_ffa_init() in the form the patches select.
 func (k *Kernel) tpmCRBFFAInit() error {
 	s := &k.drv.crbFFA
-	builtin := k.cfg.Builtin("TCG_ARM_CRB_FFA")
+	builtin := k.crbFFABuiltin
 	switch {
 	case k.spec.Patches.CRBFFABugOn && builtin:
 		// Seed 002 v2: register, BUG_ON(!ret && !tpm_crb_ffa), return ret.

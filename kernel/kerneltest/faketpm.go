@@ -35,7 +35,7 @@ const (
 )
 
 func rsp(rc uint32, body ...byte) []byte {
-	b := make([]byte, 10, 10+len(body))
+	b := make([]byte, 10, 64)
 	binary.BigEndian.PutUint16(b, 0x8001)
 	binary.BigEndian.PutUint32(b[2:], uint32(10+len(body)))
 	binary.BigEndian.PutUint32(b[6:], rc)
@@ -92,7 +92,7 @@ func (f *FakeTPM) Send(cmd []byte) ([]byte, error) {
 		capa := binary.BigEndian.Uint32(cmd[10:])
 		prop := binary.BigEndian.Uint32(cmd[14:])
 		count := binary.BigEndian.Uint32(cmd[18:])
-		body := []byte{0}
+		body := make([]byte, 1, 48)
 		body = binary.BigEndian.AppendUint32(body, capa)
 		switch capa {
 		case 6: // TPM_PROPERTIES
@@ -151,6 +151,16 @@ func (f *FakeTPM) Send(cmd []byte) ([]byte, error) {
 		return rsp(rcSuccess, 0, 0, 0, 0, 0, 0, 1, 0, 0), nil
 	}
 	return rsp(rcCommandCode), nil
+}
+
+// Reset power-cycles the fake: not started, PCRs zero, counts kept.
+func (f *FakeTPM) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = false
+	for _, p := range f.pcrs {
+		*p = [24][64]byte{}
+	}
 }
 
 func (f *FakeTPM) pcr(alg uint16) *[24][64]byte {
