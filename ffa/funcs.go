@@ -235,20 +235,36 @@ func Funcs() []FuncInfo {
 	return out
 }
 
+// funcIndex maps (function number - 0x60, SMC64) to 1 + the row in
+// funcTable (0 = no such function). It is computed once from funcTable and
+// never modified.
+var funcIndex = func() (ix [0x8F - 0x60][2]uint8) {
+	for i, fi := range funcTable {
+		w := 0
+		if fi.ID.Is64() {
+			w = 1
+		}
+		ix[fi.ID.Num()-0x60][w] = uint8(i + 1)
+	}
+	return ix
+}()
+
 // LookupFunc finds the support-table row of id. It does not allocate.
 func LookupFunc(id FuncID) (FuncInfo, bool) {
-	if id&0xFFFF_FF00 != smc32 && id&0xFFFF_FF00 != smc64 {
+	w := 0
+	switch id & 0xFFFF_FF00 {
+	case smc32:
+	case smc64:
+		w = 1
+	default:
 		return FuncInfo{}, false
 	}
-	n := id.Num()
-	if n < 0x60 || n > 0x8E {
+	n := int(id.Num()) - 0x60
+	if n < 0 || n >= len(funcIndex) {
 		return FuncInfo{}, false
 	}
-	// The table is short; a linear scan is allocation-free and fast enough.
-	for i := range funcTable {
-		if funcTable[i].ID == id {
-			return funcTable[i], true
-		}
+	if i := funcIndex[n][w]; i != 0 {
+		return funcTable[i-1], true
 	}
 	return FuncInfo{}, false
 }
