@@ -346,13 +346,17 @@ func Cases() []Case {
 			}
 			e.Negotiate(ffa.Version1_2)
 			e.Fx.OtherVM.Call(ffa.VersionReq{Version: ffa.Version1_2}.Encode())
-			base := e.Fx.RAM + 0x8000
-			if out := e.Fx.OtherVM.Call(ffa.RxTxMapReq{TX: base, RX: base + 0x1000, PageCount: 1}.Encode()); !out.IsSuccess() {
-				// An SPMC that ties memory to owners refuses the other VM
-				// here already, which is the rule too.
-				return
+			base := e.Fx.OtherRAM
+			if base == 0 {
+				base = e.Fx.RAM + 0x8000
 			}
-			e.WantStatus(e.Call(ffa.RxTxMapReq{TX: base, RX: base + 0x4000, PageCount: 1}.Encode()), ffa.ErrDenied, "TX on another endpoint's TX")
+			if out := e.Fx.OtherVM.Call(ffa.RxTxMapReq{TX: base, RX: base + 0x1000, PageCount: 1}.Encode()); !out.IsSuccess() {
+				e.fatalf("other VM's RXTX_MAP in its own memory: got %v", out)
+			}
+			e.WantStatus(e.Call(ffa.RxTxMapReq{TX: e.Fx.RAM, RX: base + 0x1000, PageCount: 1}.Encode()), ffa.ErrDenied, "RX on the other VM's RX")
+			e.WantStatus(e.Call(ffa.RxTxMapReq{TX: base, RX: e.Fx.RAM, PageCount: 1}.Encode()), ffa.ErrDenied, "TX on the other VM's TX")
+			// and the other VM's mapping still works for it
+			e.WantStatus(e.Fx.OtherVM.Call(ffa.RxTxMapReq{TX: base + 0x4000, RX: base + 0x5000, PageCount: 1}.Encode()), ffa.ErrDenied, "other VM maps twice")
 		}},
 		{"rxtx/map-twice", "DEN0077 FFA_RXTX_MAP: a second map while mapped -> DENIED", func(e *Env) {
 			e.Negotiate(ffa.Version1_2)
