@@ -82,7 +82,7 @@ func runBoot(ctx context.Context, e *env, args []string) int {
 		e.stdout.Write(marshalScenario(sc))
 		return exitOK
 	}
-	rep, err := bootScenario(ctx, sc, bootOptions{})
+	rep, err := bootScenario(ctx, sc, bootOptions{trace: o.out != ""})
 	if err != nil {
 		return report(e, "boot", err)
 	}

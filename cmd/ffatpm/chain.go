@@ -13,6 +13,7 @@ import (
 	"github.com/ffatpm/ffatpm/ima/eventlog"
 	"github.com/ffatpm/ffatpm/ima/hashalg"
 	"github.com/ffatpm/ffatpm/kernel"
+	"github.com/google/go-tpm/tpm2/transport"
 )
 
 // bootOptions tune a boot beyond its scenario.
@@ -26,6 +27,9 @@ type bootOptions struct {
 	// sim, when set, is a simulator this process keeps open: it is
 	// power-cycled before the boot instead of opened and closed.
 	sim *engine.Simulator
+	// engine, when set, is the TPM behind the partition (serve's backend);
+	// it is used as it is, neither reset nor closed.
+	engine transport.TPM
 }
 
 // rxtxBase is where the kernel puts its FF-A RX/TX buffers in the
@@ -131,17 +135,23 @@ func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootRepo
 		}
 	}
 
-	sim := opt.sim
-	if sim == nil {
-		sim, err = engine.OpenSimulator(engine.SimulatorOptions{})
+	eng := opt.engine
+	switch {
+	case eng != nil:
+	case opt.sim != nil:
+		if err := opt.sim.Reset(); err != nil {
+			return nil, fmt.Errorf("power-cycling the TPM simulator: %w", err)
+		}
+		eng = opt.sim
+	default:
+		sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
 		if err != nil {
 			return nil, err
 		}
 		defer sim.Close()
-	} else if err := sim.Reset(); err != nil {
-		return nil, fmt.Errorf("power-cycling the TPM simulator: %w", err)
+		eng = sim
 	}
-	plat, err := platform.New(platform.Config{Engine: sim})
+	plat, err := platform.New(platform.Config{Engine: eng})
 	if err != nil {
 		return nil, err
 	}
