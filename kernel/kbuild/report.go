@@ -90,6 +90,8 @@ func (k *Kconfig) CRBFFAReach() string {
 	switch {
 	case crb == No:
 		return "TCG_CRB=n: no tpm_crb driver"
+	case k.Get("TCG_ARM_CRB_FFA").Origin == NotInVersion:
+		return fmt.Sprintf("Linux %s has no tpm_crb_ffa (drivers/char/tpm/tpm_crb_ffa.c and the FF-A start method 15 in tpm_crb came with TCG_ARM_CRB_FFA in v6.15): tpm_crb cannot use a TPM behind FF-A", orPlaceholder(k.Version))
 	case Reachable(crb, ffa):
 		return fmt.Sprintf("tpm_crb (%s) reaches tpm_crb_ffa (%s): IS_REACHABLE(CONFIG_TCG_ARM_CRB_FFA) is true, tpm_crb_ffa_init() is the real one", crb, ffa)
 	case ffa == No:
