@@ -67,7 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := serve(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "ffatpm serve: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 		var ue *serveUsageError
-		if errors.As(err, &ue) {
+		var bue *usageError // from the scenario resolution shared with "ffatpm boot"
+		if errors.As(err, &ue) || errors.As(err, &bue) {
 			return serveExitUsage
 		}
 		return serveExitError
@@ -178,28 +179,37 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if err != nil {
 		return &serveUsageError{msg: "--backend: " + err.Error()}
 	}
+	var (
+		eng         transport.TPM
+		closeEngine func() error
+	)
 	if cfg.boot {
-		if err := serveBootAvailable(); err != nil {
+		if backend.kind != "sim" {
+			return &serveUsageError{msg: "--boot needs --backend sim (the boot power-cycles and measures into the built-in TPM)"}
+		}
+		sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
+		if err != nil {
+			return fmt.Errorf("starting the built-in TPM simulator: %w", err)
+		}
+		defer sim.Close()
+		if err := serveBoot(ctx, sim, cfg, stdout); err != nil {
+			return err
+		}
+		eng, closeEngine = sim, func() error { return nil }
+	} else {
+		eng, closeEngine, err = openEngine(ctx, backend)
+		if err != nil {
 			return err
 		}
 	}
-	engine, closeEngine, err := openEngine(ctx, backend)
-	if err != nil {
-		return err
-	}
 	defer closeEngine()
 
-	ch, err := serveChain(engine, cfg.backend)
+	ch, err := serveChain(eng, cfg.backend)
 	if err != nil {
 		return fmt.Errorf("building the chain: %w", err)
 	}
 	defer ch.close()
 
-	if cfg.boot {
-		if err := serveBoot(ctx, ch, cfg, stdout); err != nil {
-			return err
-		}
-	}
 	if _, err := mssim.EnsureStarted(ch.tpm); err != nil {
 		return fmt.Errorf("starting the TPM through the chain: %w", err)
 	}

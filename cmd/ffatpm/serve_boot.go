@@ -2,16 +2,41 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/ffatpm/ffatpm/crb/engine"
 )
 
-// errServeBootNotAvailable is returned for --boot until the kernel and IMA
-// boot can hand its booted platform (with its TPM) to serve.
-var errServeBootNotAvailable = errors.New("--boot is not available yet: the kernel+IMA boot does not hand its booted TPM to serve in this build")
-
-func serveBootAvailable() error { return errServeBootNotAvailable }
-
-// serveBoot boots cfg's scenario on ch so the PCRs hold its measurements.
-func serveBoot(ctx context.Context, ch *serveChainT, cfg serveConfig, stdout interface{ Write([]byte) (int, error) }) error {
-	return errServeBootNotAvailable
+// serveBoot boots cfg's scenario (the default one, or --preset) on sim
+// before serving, as "ffatpm boot" would, so that the PCRs hold its firmware
+// and IMA measurements; with --out it writes the boot's files. The boot's
+// machine is discarded afterwards; the TPM engine, with its PCRs, is kept
+// and a fresh machine is built around it for serving (as the TPM of a
+// machine outlives the kernel that measured into it).
+func serveBoot(ctx context.Context, sim *engine.Simulator, cfg serveConfig, stdout io.Writer) error {
+	sc, err := resolvedPreset(cfg.preset)
+	if err != nil {
+		return err
+	}
+	rep, err := bootScenario(ctx, sc, bootOptions{sim: sim})
+	if err != nil {
+		return fmt.Errorf("--boot: %w", err)
+	}
+	if cfg.out != "" {
+		if err := writeOut(cfg.out, rep); err != nil {
+			return err
+		}
+	}
+	pcr10 := "?"
+	if a := rep.artifacts; a != nil && len(a.pcrs["sha256"]) > 10 {
+		pcr10 = hex.EncodeToString(a.pcrs["sha256"][10])
+	}
+	fmt.Fprintf(stdout, "ffatpm serve: booted %s: verdict %s, %d measurements, PCR 10 (sha256) %s\n",
+		rep.Preset, rep.Verdict, rep.Measurements, pcr10)
+	if cfg.out != "" {
+		fmt.Fprintf(stdout, "ffatpm serve: boot files under %s\n", cfg.out)
+	}
+	return nil
 }
