@@ -315,10 +315,21 @@ func (d *Device) release(n int) {
 
 // CommandOutcome reports what ServeCommand did.
 type CommandOutcome struct {
-	Transitions []Transition // command-table rows applied, in order
-	Ran         bool         // the engine was called
-	TPMRC       uint32       // response code of the response written, if any
-	EngineErr   error        // the engine's error (the device is then in Error)
+	Steps     [4]Transition // command-table rows applied, in order (NSteps of them)
+	NSteps    int
+	Ran       bool   // the engine was called
+	TPMRC     uint32 // response code of the response written, if any
+	EngineErr error  // the engine's error (the device is then in Error)
+}
+
+// Applied returns the command-table rows applied, in order.
+func (o *CommandOutcome) Applied() []Transition { return o.Steps[:o.NSteps] }
+
+func (o *CommandOutcome) add(t Transition) {
+	if o.NSteps < len(o.Steps) {
+		o.Steps[o.NSteps] = t
+		o.NSteps++
+	}
 }
 
 // ServeCommand is the TPM acting on locality n's control area, as DEN0138
@@ -358,20 +369,20 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 		return StatusInvCRBCtrlData, out
 	}
 	if req&CtrlReqGoIdle != 0 {
-		out.Transitions = append(out.Transitions, d.fire(n, EvGoIdle))
+		out.add(d.fire(n, EvGoIdle))
 	}
 	if req&CtrlReqCmdReady != 0 {
-		out.Transitions = append(out.Transitions, d.fire(n, EvCmdReady))
+		out.add(d.fire(n, EvCmdReady))
 	}
 	if !start {
 		if req == 0 && cancel {
-			out.Transitions = append(out.Transitions, d.fire(n, EvCancel))
+			out.add(d.fire(n, EvCancel))
 		}
 		d.mu.Unlock()
 		return StatusOK, out
 	}
 	if d.state == StateError {
-		out.Transitions = append(out.Transitions, d.fire(n, EvStart))
+		out.add(d.fire(n, EvStart))
 		d.mu.Unlock()
 		return StatusDenied, out
 	}
@@ -383,7 +394,7 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 		return StatusInvCRBCtrlData, out
 	}
 	tr := d.fire(n, EvStart)
-	out.Transitions = append(out.Transitions, tr)
+	out.add(tr)
 	if tr.Effect != EffRun {
 		d.mu.Unlock()
 		return StatusOK, out
@@ -411,7 +422,7 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 		}
 		if err != nil {
 			out.EngineErr = err
-			out.Transitions = append(out.Transitions, d.fire(n, EvFault))
+			out.add(d.fire(n, EvFault))
 			d.mu.Unlock()
 			return StatusOK, out
 		}
@@ -427,7 +438,7 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 	clear(l.buf[rspOff : rspOff+int(l.rspSize)])
 	copy(l.buf[rspOff:], rsp)
 	out.TPMRC = binary.BigEndian.Uint32(rsp[6:10])
-	out.Transitions = append(out.Transitions, d.fire(n, EvComplete))
+	out.add(d.fire(n, EvComplete))
 	d.mu.Unlock()
 	return StatusOK, out
 }

@@ -137,9 +137,19 @@ func (c *Chip) write32(op string, loc int, r crb.Reg, v uint32) error {
 // waitReg is crb_wait_for_reg_32: poll until (reg & mask) == value or the
 // timeout passes; then check once more.
 func (c *Chip) waitReg(op string, loc int, r crb.Reg, mask, value uint32, timeout time.Duration) (bool, error) {
+	v, err := c.read32(op, loc, r)
+	if err != nil || v&mask == value {
+		return err == nil, err
+	}
+	// The first read costs no virtual time, so the deadline can be taken
+	// after it.
 	clk := c.cfg.Clock
 	stop := clk.Now() + timeout
 	for {
+		clk.Sleep(regPoll)
+		if clk.Now() >= stop {
+			break
+		}
 		v, err := c.read32(op, loc, r)
 		if err != nil {
 			return false, err
@@ -147,12 +157,8 @@ func (c *Chip) waitReg(op string, loc int, r crb.Reg, mask, value uint32, timeou
 		if v&mask == value {
 			return true, nil
 		}
-		clk.Sleep(regPoll)
-		if clk.Now() >= stop {
-			break
-		}
 	}
-	v, err := c.read32(op, loc, r)
+	v, err = c.read32(op, loc, r)
 	if err != nil {
 		return false, err
 	}
@@ -474,11 +480,37 @@ func (c *Chip) transmitLocked(cmd []byte) ([]byte, error) {
 			return nil, &Error{Op: "transmit", Errno: -crb.ETIME}
 		}
 	}
-	buf := make([]byte, c.size)
-	n, err := c.Recv(buf)
+	rsp, err := c.recv()
 	if err != nil {
 		c.logf("err", "tpm_transmit: tpm_recv: error %d", Errno(err))
 		return nil, err
 	}
-	return buf[:n], nil
+	return rsp, nil
+}
+
+// recv is Recv into a buffer of the response's own size (bounded by the
+// CRB buffer size, as the core's buffer is).
+func (c *Chip) recv() ([]byte, error) {
+	const op = "recv"
+	sts, err := c.read32(op, c.cfg.Locality, crb.RegCtrlSts)
+	if err != nil {
+		return nil, err
+	}
+	if sts&crb.CtrlStsTPMSts != 0 {
+		return nil, &Error{Op: op, Errno: -crb.EIO, Err: errors.New("CTRL_STS.tpmSts: TPM in fatal error")}
+	}
+	var hdr [8]byte
+	if err := c.copyFrom(op, c.rsp, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[2:6])
+	if n > c.size || n < headerSize {
+		return nil, &Error{Op: op, Errno: -crb.EIO, Err: fmt.Errorf("response header size %d", n)}
+	}
+	buf := make([]byte, n)
+	copy(buf, hdr[:])
+	if err := c.copyFrom(op, c.rsp+8, buf[8:]); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }

@@ -1,7 +1,7 @@
 package crbdrv
 
 import (
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,20 +14,11 @@ type Clock interface {
 // VirtualClock is a deterministic Clock: Sleep advances Now by exactly d.
 // The zero value starts at 0 and is ready to use.
 type VirtualClock struct {
-	mu  sync.Mutex
-	now time.Duration
+	now atomic.Int64
 }
 
 // Now returns the virtual time.
-func (c *VirtualClock) Now() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func (c *VirtualClock) Now() time.Duration { return time.Duration(c.now.Load()) }
 
 // Sleep advances the virtual time.
-func (c *VirtualClock) Sleep(d time.Duration) {
-	c.mu.Lock()
-	c.now += d
-	c.mu.Unlock()
-}
+func (c *VirtualClock) Sleep(d time.Duration) { c.now.Add(int64(d)) }

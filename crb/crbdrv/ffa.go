@@ -47,6 +47,7 @@ type FFAConfig struct {
 // FFA is the tpm_crb_ffa driver bound to one TPM partition.
 type FFA struct {
 	cfg     FFAConfig
+	uuid    ffa.UUID
 	mu      sync.Mutex // msg_data_lock
 	version crb.InterfaceVersion
 }
@@ -62,7 +63,7 @@ func NewFFA(cfg FFAConfig) (*FFA, error) {
 	if cfg.BusyTimeout == 0 {
 		cfg.BusyTimeout = DefaultBusyTimeout
 	}
-	return &FFA{cfg: cfg}, nil
+	return &FFA{cfg: cfg, uuid: ServiceUUID()}, nil
 }
 
 func (f *FFA) logf(level, format string, a ...any) {
@@ -166,7 +167,7 @@ func (f *FFA) trySendReceive(fn crb.Func, a0, a1, a2 uint64) (uint64, error) {
 	p := f.cfg.Partition
 	var st, res uint64
 	if f.UsesReq2() {
-		out, err := f.cfg.Messenger.DirectReq2(p.ID, ServiceUUID(), [14]uint64{uint64(fn), a0, a1, a2})
+		out, err := f.cfg.Messenger.DirectReq2(p.ID, f.uuid, [14]uint64{uint64(fn), a0, a1, a2})
 		if err != nil {
 			return 0, err
 		}

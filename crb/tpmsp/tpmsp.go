@@ -172,10 +172,10 @@ func (p *Partition) Serve(caller ffa.ID, via string, fn uint64, args []uint64) (
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st, res, detail := p.serve(caller, fn, args)
-	var a [3]uint64
-	copy(a[:], args)
 	if p.trace != nil {
-		p.trace(Event{Caller: caller, Via: via, Func: crb.Func(fn), Args: a, Status: st, Detail: detail})
+		var a [3]uint64
+		copy(a[:], args)
+		p.trace(Event{Caller: caller, Via: via, Func: crb.Func(fn), Args: a, Status: st, Detail: detail.String()})
 	}
 	return st, res
 }
@@ -207,40 +207,64 @@ func arg(args []uint64, i int) uint64 {
 	return 0
 }
 
-func (p *Partition) serve(caller ffa.ID, fn uint64, args []uint64) (crb.Status, [3]uint64, string) {
+// detail describes what the partition did; it is formatted only when a
+// trace is installed.
+type detail struct {
+	format string
+	args   []any
+	kind   uint8 // 1: cmd, 2: loc
+	cmd    crb.CommandOutcome
+	loc    crb.LocTransition
+}
+
+func (d detail) String() string {
+	switch {
+	case d.kind == 1:
+		return describe(d.cmd)
+	case d.kind == 2:
+		return fmt.Sprintf("%s --%s--> %s (%s)", d.loc.From, d.loc.Event, d.loc.To, d.loc.Effect)
+	case d.format != "":
+		return fmt.Sprintf(d.format, d.args...)
+	}
+	return ""
+}
+
+func note(format string, args ...any) detail { return detail{format: format, args: args} }
+
+func (p *Partition) serve(caller ffa.ID, fn uint64, args []uint64) (crb.Status, [3]uint64, detail) {
 	var res [3]uint64
 	if fn>>32 != 0 {
-		return crb.StatusNoFunc, res, "function ID above 32 bits"
+		return crb.StatusNoFunc, res, note("function ID above 32 bits")
 	}
 	switch crb.Func(fn) {
 	case crb.FuncGetInterfaceVersion:
 		if !mbz(args, 0) {
-			return crb.StatusInvArg, res, "w5.. must be zero"
+			return crb.StatusInvArg, res, note("w5.. must be zero")
 		}
 		res[0] = uint64(crb.Version1_0)
-		return crb.StatusOKResultsReturned, res, ""
+		return crb.StatusOKResultsReturned, res, note("")
 	case crb.FuncGetFeatureInfo:
 		if !mbz(args, 1) {
-			return crb.StatusInvArg, res, "w6.. must be zero"
+			return crb.StatusInvArg, res, note("w6.. must be zero")
 		}
 		if arg(args, 0) != uint64(crb.FeatureNotification) || p.cfg.NoNotifications {
-			return crb.StatusNotSup, res, fmt.Sprintf("feature %#x not supported", arg(args, 0))
+			return crb.StatusNotSup, res, note("feature %#x not supported", arg(args, 0))
 		}
 		res[0] = 1 // supported
-		return crb.StatusOKResultsReturned, res, ""
+		return crb.StatusOKResultsReturned, res, note("")
 	case crb.FuncStart:
 		return p.start(caller, args)
 	case crb.FuncRegisterForNotification:
 		return p.register(caller, args)
 	case crb.FuncUnregisterFromNotification, crb.FuncFinishNotified:
 		if p.cfg.NoNotifications {
-			return crb.StatusNotSup, res, "notifications not supported"
+			return crb.StatusNotSup, res, note("notifications not supported")
 		}
 		if !mbz(args, 0) {
-			return crb.StatusInvArg, res, "w5.. must be zero"
+			return crb.StatusInvArg, res, note("w5.. must be zero")
 		}
 		if p.notif == nil || p.notif.caller != caller {
-			return crb.StatusDenied, res, "not registered for notifications"
+			return crb.StatusDenied, res, note("not registered for notifications")
 		}
 		if crb.Func(fn) == crb.FuncUnregisterFromNotification {
 			p.notif = nil
@@ -248,69 +272,68 @@ func (p *Partition) serve(caller ffa.ID, fn uint64, args []uint64) (crb.Status, 
 		} else if p.notified > 0 {
 			p.notified--
 		}
-		return crb.StatusOK, res, ""
+		return crb.StatusOK, res, note("")
 	}
-	return crb.StatusNoFunc, res, fmt.Sprintf("unknown function %#x", fn)
+	return crb.StatusNoFunc, res, note("unknown function %#x", fn)
 }
 
-func (p *Partition) register(caller ffa.ID, args []uint64) (crb.Status, [3]uint64, string) {
+func (p *Partition) register(caller ffa.ID, args []uint64) (crb.Status, [3]uint64, detail) {
 	var res [3]uint64
 	if p.cfg.NoNotifications {
-		return crb.StatusNotSup, res, "notifications not supported"
+		return crb.StatusNotSup, res, note("notifications not supported")
 	}
 	a0, id := arg(args, 0), arg(args, 1)
 	if a0>>17 != 0 || !mbz(args, 2) {
-		return crb.StatusInvArg, res, "MBZ bits set"
+		return crb.StatusInvArg, res, note("MBZ bits set")
 	}
 	if id >= 64 {
-		return crb.StatusInvArg, res, fmt.Sprintf("notification ID %d above 63", id)
+		return crb.StatusInvArg, res, note("notification ID %d above 63", id)
 	}
 	if p.notif != nil {
-		return crb.StatusAlready, res, "already registered"
+		return crb.StatusAlready, res, note("already registered")
 	}
 	p.notif = &notification{caller: caller, perVCPU: a0>>16&1 != 0, vcpu: uint16(a0), id: uint8(id)}
-	return crb.StatusOK, res, ""
+	return crb.StatusOK, res, note("")
 }
 
-func (p *Partition) start(caller ffa.ID, args []uint64) (crb.Status, [3]uint64, string) {
+func (p *Partition) start(caller ffa.ID, args []uint64) (crb.Status, [3]uint64, detail) {
 	var res [3]uint64
 	q, loc := arg(args, 0), arg(args, 1)
 	if !mbz(args, 2) {
-		return crb.StatusInvArg, res, "w7.. must be zero"
+		return crb.StatusInvArg, res, note("w7.. must be zero")
 	}
 	if q>>8 != 0 || (crb.Qualifier(q) != crb.QualifierCommand && crb.Qualifier(q) != crb.QualifierLocalityRequest) {
-		return crb.StatusInvArg, res, fmt.Sprintf("qualifier %#x", q)
+		return crb.StatusInvArg, res, note("qualifier %#x", q)
 	}
 	if loc >= crb.NumLocalities {
-		return crb.StatusInvArg, res, fmt.Sprintf("locality %d above 4", loc)
+		return crb.StatusInvArg, res, note("locality %d above 4", loc)
 	}
 	n := int(loc)
 	dev := p.cfg.Device
 	if dev.Closed(n) {
 		if crb.Qualifier(q) == crb.QualifierLocalityRequest {
 			_, st := dev.ProcessLocality(n) // consumes LOC_CTRL; DENIED
-			return st, res, fmt.Sprintf("locality %d closed", n)
+			return st, res, note("locality %d closed", n)
 		}
-		return crb.StatusDenied, res, fmt.Sprintf("locality %d closed", n)
+		return crb.StatusDenied, res, note("locality %d closed", n)
 	}
 	active := dev.ActiveLocality()
 	if crb.Qualifier(q) == crb.QualifierCommand {
 		if active == n && p.owner(n) != caller {
-			return crb.StatusDenied, res, fmt.Sprintf("locality %d belongs to endpoint %v", n, p.requester[n])
+			return crb.StatusDenied, res, note("locality %d belongs to endpoint %v", n, p.requester[n])
 		}
 		st, out := dev.ServeCommand(n, p.cfg.Engine)
-		detail := describe(out)
 		if st == crb.StatusOK && out.Ran && p.notif != nil {
 			p.notified++
 		}
-		return st, res, detail
+		return st, res, detail{kind: 1, cmd: out}
 	}
 	// Locality request.
 	if p.hasReq&(1<<n) != 0 && p.requester[n] != caller {
-		return crb.StatusDenied, res, fmt.Sprintf("locality %d requested by endpoint %v", n, p.requester[n])
+		return crb.StatusDenied, res, note("locality %d requested by endpoint %v", n, p.requester[n])
 	}
 	if active >= 0 && active != n && p.owner(active) != caller && p.seizeWritten(n) {
-		return crb.StatusDenied, res, fmt.Sprintf("seize of locality %d held by endpoint %v", active, p.owner(active))
+		return crb.StatusDenied, res, note("seize of locality %d held by endpoint %v", active, p.owner(active))
 	}
 	tr, st := dev.ProcessLocality(n)
 	switch tr.Effect {
@@ -320,7 +343,7 @@ func (p *Partition) start(caller ffa.ID, args []uint64) (crb.Status, [3]uint64, 
 	case crb.LocRelease, crb.LocWithdraw:
 		p.hasReq &^= 1 << n
 	}
-	return st, res, fmt.Sprintf("%s --%s--> %s (%s)", tr.From, tr.Event, tr.To, tr.Effect)
+	return st, res, note("%s --%s--> %s (%s)", tr.From, tr.Event, tr.To, tr.Effect)
 }
 
 // owner returns the endpoint holding active locality n.
@@ -338,7 +361,7 @@ func (p *Partition) seizeWritten(n int) bool {
 
 func describe(out crb.CommandOutcome) string {
 	s := ""
-	for i, t := range out.Transitions {
+	for i, t := range out.Applied() {
 		if i > 0 {
 			s += ", "
 		}
