@@ -36,6 +36,12 @@ type TPM struct {
 // TPMOption configures NewTPM.
 type TPMOption func(*TPM)
 
+// WithBanks skips bank discovery and uses banks, as IMA uses the banks the
+// TPM core already read into chip->allocated_banks.
+func WithBanks(banks []hashalg.Alg) TPMOption {
+	return func(t *TPM) { t.banks = append([]hashalg.Alg(nil), banks...) }
+}
+
 // WithPrebuiltExtend makes Extend reuse one prebuilt TPM2_PCR_Extend command
 // buffer (patching the handle and digests) instead of marshaling through
 // go-tpm's reflection each time.
@@ -45,16 +51,24 @@ func WithPrebuiltExtend(on bool) TPMOption { return func(t *TPM) { t.prebuilt = 
 // package does not know are ignored for extend (Linux extends them with a
 // padded SHA-1 digest; see Extend).
 func NewTPM(t transport.TPM, opts ...TPMOption) (*TPM, error) {
-	banks, err := TPMBanks(t)
-	if err != nil {
-		return nil, err
-	}
-	if len(banks) == 0 {
-		return nil, errors.New("ima: TPM reports no allocated PCR bank")
-	}
-	r := &TPM{t: t, banks: banks}
+	r := &TPM{t: t}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.banks == nil {
+		banks, err := TPMBanks(t)
+		if err != nil {
+			return nil, err
+		}
+		r.banks = banks
+	}
+	if len(r.banks) == 0 {
+		return nil, errors.New("ima: TPM reports no allocated PCR bank")
+	}
+	for _, b := range r.banks {
+		if !b.Valid() {
+			return nil, fmt.Errorf("ima: unknown PCR bank algorithm %v", b)
+		}
 	}
 	r.buildExtend()
 	return r, nil
