@@ -396,7 +396,7 @@ func (k *Kernel) callInitcall(ic Initcall, module string) {
 		return
 	}
 	// The deferwq worker runs what this initcall queued.
-	k.flushDeferredWork()
+	k.runDeferredWorker()
 }
 
 func (k *Kernel) fireMeasurements(l Level, after string) {

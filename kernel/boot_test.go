@@ -38,7 +38,7 @@ func TestSeed002NoPatchesBypass(t *testing.T) {
 	require.NotNil(t, res.Chip, "tpm0 appears later")
 	assert.Equal(t, "tpm0", res.Chip.Name)
 	assert.Equal(t, kernel.LevelLate, res.Chip.At.Level)
-	assert.Equal(t, "deferwq", res.Chip.At.Initcall)
+	assert.Equal(t, "deferred_probe_initcall", res.Chip.At.Initcall)
 	assert.Greater(t, res.Chip.At.T, ima.At.T)
 	require.Len(t, res.Deferred, 1)
 	d := res.Deferred[0]

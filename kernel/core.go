@@ -79,8 +79,9 @@ type Point struct {
 	Initcall string `json:"initcall"`
 }
 
+// String formats the point as "crb_acpi_driver_init (device) at 0.120016".
 func (p Point) String() string {
-	return fmt.Sprintf("%s (%s) at %s", p.Initcall, p.Level, LogLine{T: durationOf(p.T)}.String()[:14])
+	return fmt.Sprintf("%s (%s) at %s", p.Initcall, p.Level, FormatTime(durationOf(p.T)))
 }
 
 // BusRegister registers a bus (bus_register).
@@ -307,10 +308,12 @@ const maxDeferredRetries = 1024
 // active list. The model runs the work when it is flushed and, as the
 // deferwq worker would, right after the initcall (or module load) that
 // queued it returns.
-func (k *Kernel) runDeferredWork() {
+func (k *Kernel) runDeferredWork(worker bool) {
 	k.workQueued = false
 	saved := k.cur
-	k.cur.Initcall = "deferwq"
+	if worker && saved.Initcall != "" {
+		k.cur.Initcall = "deferwq after " + saved.Initcall
+	}
 	defer func() { k.cur = saved }()
 	for n := 0; len(k.active) > 0 && n < maxDeferredRetries; n++ {
 		if k.fault != nil || k.panicked {
@@ -324,10 +327,20 @@ func (k *Kernel) runDeferredWork() {
 	}
 }
 
-// flushDeferredWork runs the queued deferred work (flush_work).
+// flushDeferredWork runs the queued deferred work (flush_work): the
+// probes it makes are attributed to the running initcall.
 func (k *Kernel) flushDeferredWork() {
 	for k.workQueued && k.fault == nil && !k.panicked {
-		k.runDeferredWork()
+		k.runDeferredWork(false)
+	}
+}
+
+// runDeferredWorker runs what the deferwq worker would run once the current
+// initcall (or module load) has returned; its probes are attributed to
+// "deferwq after <initcall>".
+func (k *Kernel) runDeferredWorker() {
+	for k.workQueued && k.fault == nil && !k.panicked {
+		k.runDeferredWork(true)
 	}
 }
 

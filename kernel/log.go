@@ -56,8 +56,14 @@ type LogLine struct {
 
 // String formats the line as dmesg prints it: "[    0.123456] text".
 func (l LogLine) String() string {
-	us := l.T.Microseconds()
-	return fmt.Sprintf("[%5d.%06d] %s", us/1000000, us%1000000, l.Text)
+	return "[" + fmt.Sprintf("%12s", FormatTime(l.T)) + "] " + l.Text
+}
+
+// FormatTime formats a boot time as printk does: seconds and microseconds,
+// "0.123456".
+func FormatTime(d time.Duration) string {
+	us := d.Microseconds()
+	return fmt.Sprintf("%d.%06d", us/1000000, us%1000000)
 }
 
 // FormatLog returns the lines as dmesg prints them, one per line.

@@ -1,0 +1,73 @@
+package kernel_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ffatpm/ffatpm/kernel"
+	"github.com/ffatpm/ffatpm/kernel/kerneltest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var updateGolden = flag.Bool("update-boot", false, "rewrite the boot golden files")
+
+// summary prints the facts the CLI reports about a boot.
+func summary(res *kernel.Result, ima *kerneltest.IMAProbe) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "init_ima saw a TPM: %v\n", ima.SawChip)
+	if res.Chip != nil {
+		fmt.Fprintf(&b, "%s registered at %s, banks", res.Chip.Name, res.Chip.At)
+		for _, bk := range res.Chip.Banks {
+			fmt.Fprintf(&b, " %s", bk.Name)
+		}
+		b.WriteString("\n")
+	} else {
+		b.WriteString("no TPM chip\n")
+	}
+	for _, d := range res.Deferred {
+		fmt.Fprintf(&b, "deferred: %s (%s) first at %s, %d attempts", d.Device, d.Driver, d.First, d.Attempts)
+		if d.Resolved != nil {
+			fmt.Fprintf(&b, ", last at %s -> %s", *d.Resolved, d.Result)
+		}
+		b.WriteString("\n")
+	}
+	for _, ic := range res.Initcalls {
+		fmt.Fprintf(&b, "initcall %-12s %-26s %s\n", ic.Level, ic.Name, ic.Ret)
+	}
+	if res.Panic != "" {
+		fmt.Fprintf(&b, "panic: %s\n", res.Panic)
+	}
+	return b.String()
+}
+
+// TestPresetGolden boots every preset with the seed 002 link order and a
+// stand-in init_ima, on the real FF-A/SPMC/CRB models with the fake TPM,
+// and compares log and summary with testdata/boot-<preset>.golden
+// (go test -run TestPresetGolden -update-boot rewrites them).
+func TestPresetGolden(t *testing.T) {
+	for _, p := range kernel.Presets() {
+		t.Run(p.Name, func(t *testing.T) {
+			_, pl, err := kerneltest.NewMachine(nil)
+			require.NoError(t, err)
+			spec := p.Spec(pl)
+			ima := &kerneltest.IMAProbe{}
+			spec.Initcalls = []kernel.Initcall{ima.Initcall(kernel.LevelLate)}
+			res, err := kernel.Boot(spec)
+			require.NoError(t, err)
+			got := res.FormatLog() + "----\n" + summary(res, ima)
+			path := filepath.Join("testdata", "boot-"+p.Name+".golden")
+			if *updateGolden {
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+				return
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -run TestPresetGolden -update-boot")
+			assert.Equal(t, string(want), got)
+		})
+	}
+}
