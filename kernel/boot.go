@@ -340,6 +340,10 @@ func moduleDeps(cfg *Config, mod string) []string {
 func (k *Kernel) run(p *plan) {
 	k.banner()
 	k.clock.Advance(k.costs.Banner)
+	// do_basic_setup -> driver_init: the platform bus exists before any
+	// initcall runs.
+	k.cur = Point{Level: LevelEarly, Initcall: "driver_init"}
+	k.BusRegister(&Bus{Name: "platform", Match: func(d *Device, drv *Driver) bool { return d.Name == drv.Name }})
 	for _, l := range Levels() {
 		k.cur = Point{Level: l}
 		for _, ic := range p.levels[l] {
