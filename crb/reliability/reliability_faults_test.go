@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ffatpm/ffatpm/crb"
 	"github.com/ffatpm/ffatpm/crb/crbdrv"
-	"github.com/ffatpm/ffatpm/ffa"
+	"github.com/ffatpm/ffatpm/crb/crbtest"
+	"github.com/ffatpm/ffatpm/crb/platform"
 	"github.com/google/go-tpm/tpm2"
+	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,6 +30,7 @@ const (
 	eTIME      = -62
 	eCANCELED  = -125
 	tpmRCCancl = 0x909
+	rcFailure  = 0x101 // TPM_RC_FAILURE
 )
 
 // faultCase is one injected fault at the layers below the kernel: the TPM
@@ -40,12 +44,12 @@ type faultCase struct {
 	// linux says what tpm_crb / tpm_crb_ffa / the TPM core do, with the
 	// kernel source the expectation comes from.
 	linux   string
-	rule    func(r request) action // partition fault while armed
-	engine  func(cc uint32) engineFault
-	conduit bool // FFA_INTERRUPT + FFA_RUN instead of a partition fault
+	rule    func(r crbtest.FaultRequest) crbtest.FaultAction // partition fault while armed
+	engine  func(normal transport.TPM) transport.TPM         // engine for PCR_Extend while armed
+	conduit bool                                             // FFA_INTERRUPT + FFA_RUN instead of a partition fault
 	busyTO  time.Duration
 	idle    bool
-	cancel  action // with cancelAt: the action for the cancel's START
+	cancel  crbtest.FaultAction // with cancelAt: the action for the cancel's START
 	// cancelAt > 0: the chip's cancel (sysfs "cancel") runs at the n-th
 	// poll sleep of the armed command.
 	cancelAt int
@@ -66,12 +70,12 @@ type faultCase struct {
 }
 
 func faultCases() []faultCase {
-	cmdOnly := func(a action) func(request) action {
-		return func(r request) action {
+	cmdOnly := func(a crbtest.FaultAction) func(crbtest.FaultRequest) crbtest.FaultAction {
+		return func(r crbtest.FaultRequest) crbtest.FaultAction {
 			if r.IsCommand() {
 				return a
 			}
-			return pass
+			return crbtest.FaultPass
 		}
 	}
 	var busyN atomic.Int32
@@ -79,11 +83,11 @@ func faultCases() []faultCase {
 		{
 			name:  "partition BUSY 3 times",
 			linux: "tpm_crb_ffa.c __tpm_crb_ffa_send_receive retries -EBUSY within busy_timeout_ms (usleep_range(50,100))",
-			rule: func(r request) action {
+			rule: func(r crbtest.FaultRequest) crbtest.FaultAction {
 				if r.IsCommand() && busyN.Add(1) <= 3 {
-					return busy
+					return crbtest.FaultBusy
 				}
-				return pass
+				return crbtest.FaultPass
 			},
 			noLog: "Busy retry timed out", tpmExtended: true, recovers: true,
 			minTime: 300 * time.Microsecond,
@@ -91,14 +95,14 @@ func faultCases() []faultCase {
 		{
 			name:      "partition BUSY beyond busy_timeout_ms (default 2000 ms)",
 			linux:     "tpm_crb_ffa.c: dev_warn \"Busy retry timed out\", -EBUSY; tpm-interface.c tpm_try_transmit: \"send(): error -16\"",
-			rule:      cmdOnly(busy),
+			rule:      cmdOnly(crbtest.FaultBusy),
 			wantErrno: eBUSY, wantLog: "Busy retry timed out", minTime: crbdrv.DefaultBusyTimeout,
 			recovers: true,
 		},
 		{
 			name:      "partition BUSY beyond busy_timeout_ms=50",
 			linux:     "same, with the module parameter busy_timeout_ms=50",
-			rule:      cmdOnly(busy),
+			rule:      cmdOnly(crbtest.FaultBusy),
 			busyTO:    50 * time.Millisecond,
 			wantErrno: eBUSY, wantLog: "Busy retry timed out", minTime: 50 * time.Millisecond,
 			recovers: true,
@@ -106,13 +110,13 @@ func faultCases() []faultCase {
 		{
 			name:      "SPMC FFA_ERROR(RETRY)",
 			linux:     "arm_ffa driver.c ffa_to_linux_errno: RETRY -> -EAGAIN; tpm_crb_ffa retries only -EBUSY",
-			rule:      cmdOnly(retry),
+			rule:      cmdOnly(crbtest.FaultRetry),
 			wantErrno: eAGAIN, wantLog: "send(): error -11", recovers: true,
 		},
 		{
 			name:      "SPMC FFA_ERROR(INTERRUPTED)",
 			linux:     "ffa_to_linux_errno: INTERRUPTED -> -EINTR",
-			rule:      cmdOnly(interrupted),
+			rule:      cmdOnly(crbtest.FaultInterrupted),
 			wantErrno: eINTR, wantLog: "send(): error -4", recovers: true,
 		},
 		{
@@ -124,19 +128,19 @@ func faultCases() []faultCase {
 		{
 			name:      "partition aborts before the TPM runs the command",
 			linux:     "SPMC answers FFA_ERROR(ABORTED) -> -ECANCELED; CTRL_START stays set",
-			rule:      cmdOnly(abortBefore),
+			rule:      cmdOnly(crbtest.FaultAbortBefore),
 			wantErrno: eCANCELED, wantLog: "send(): error -125", recovers: true,
 		},
 		{
 			name:      "partition aborts after the TPM ran the command",
 			linux:     "-ECANCELED to the caller although the TPM extended the PCR",
-			rule:      cmdOnly(abortAfter),
+			rule:      cmdOnly(crbtest.FaultAbortAfter),
 			wantErrno: eCANCELED, wantLog: "send(): error -125", tpmExtended: true, recovers: true,
 		},
 		{
 			name:      "CTRL_START never cleared",
 			linux:     "tpm_try_transmit polls crb_status for the ordinal duration (PCR_Extend: TPM2_DURATION_MEDIUM 750 ms), then ops->cancel, \"Operation Timed out\", -ETIME",
-			rule:      cmdOnly(swallow),
+			rule:      cmdOnly(crbtest.FaultSwallow),
 			wantErrno: eTIME, wantLog: "Operation Timed out", minTime: crbdrv.DurationMedium,
 			recovers: true,
 		},
@@ -144,11 +148,11 @@ func faultCases() []faultCase {
 			name:  "cmdReady never cleared (idle patch)",
 			linux: "tpm_crb.c __crb_cmd_ready: crb_wait_for_reg_32(ctrl_req, CRB_CTRL_REQ_CMD_READY, 0, TPM2_TIMEOUT_C) fails: \"cmdReady timed out\", -ETIME",
 			idle:  true,
-			rule: func(r request) action {
-				if r.Func == crb.FuncStart && r.Qualifier == crb.QualifierCommand && !r.StartSet {
-					return swallow
+			rule: func(r crbtest.FaultRequest) crbtest.FaultAction {
+				if r.IsCtrlReq() {
+					return crbtest.FaultSwallow
 				}
-				return pass
+				return crbtest.FaultPass
 			},
 			wantErrno: eTIME, wantLog: "cmdReady timed out", minTime: crbdrv.TimeoutC,
 			// CTRL_REQ now holds cmdReady and goIdle (writes of 0 do not
@@ -158,43 +162,45 @@ func faultCases() []faultCase {
 		{
 			name:      "cancel during a command; the TPM ignores it",
 			linux:     "tpm_try_transmit: req_canceled (CTRL_CANCEL reads 1) before completion: \"Operation Canceled\", -ECANCELED",
-			rule:      cmdOnly(swallow),
+			rule:      cmdOnly(crbtest.FaultSwallow),
 			cancelAt:  3,
-			cancel:    swallow,
+			cancel:    crbtest.FaultSwallow,
 			wantErrno: eCANCELED, wantLog: "Operation Canceled", recovers: true,
 		},
 		{
 			name:        "cancel during a command; the TPM honours it",
 			linux:       "the TPM completes with TPM_RC_CANCELED; tpm_transmit_cmd returns the RC (0x909)",
-			rule:        cmdOnly(swallow),
+			rule:        cmdOnly(crbtest.FaultSwallow),
 			cancelAt:    3,
-			cancel:      pass,
+			cancel:      crbtest.FaultPass,
 			wantRC:      tpmRCCancl,
 			noLog:       "Operation Canceled",
 			tpmExtended: false, recovers: true,
 		},
 		{
-			name:      "TPM engine error",
-			linux:     "the TPM enters its fatal error state (CTRL_STS.tpmSts); crb_recv -EIO: \"tpm_transmit: tpm_recv: error -5\"; later STARTs are DENIED (-EACCES) until a reset",
-			engine:    func(cc uint32) engineFault { return engError },
+			name:  "TPM engine error",
+			linux: "the TPM enters its fatal error state (CTRL_STS.tpmSts); crb_recv -EIO: \"tpm_transmit: tpm_recv: error -5\"; later STARTs are DENIED (-EACCES) until a reset",
+			engine: func(transport.TPM) transport.TPM {
+				return crbtest.ErrorEngine(errors.New("injected engine error: connection reset"))
+			},
 			wantErrno: eIO, wantLog: "tpm_recv: error -5", afterErrno: eACCES, fatal: true,
 		},
 		{
 			name:      "TPM engine truncated response",
 			linux:     "the partition refuses a response shorter than its header says: fatal error state, crb_recv -EIO",
-			engine:    func(cc uint32) engineFault { return engTruncated },
+			engine:    func(n transport.TPM) transport.TPM { return crbtest.TruncatingEngine(n, 12) },
 			wantErrno: eIO, wantLog: "tpm_recv: error -5", tpmExtended: true, afterErrno: eACCES, fatal: true,
 		},
 		{
 			name:      "TPM engine response shorter than a header",
 			linux:     "as above",
-			engine:    func(cc uint32) engineFault { return engShort },
+			engine:    func(n transport.TPM) transport.TPM { return crbtest.TruncatingEngine(n, 4) },
 			wantErrno: eIO, wantLog: "tpm_recv: error -5", afterErrno: eACCES, fatal: true,
 		},
 		{
 			name:     "TPM response code from the engine (TPM_RC_FAILURE)",
 			linux:    "not a transport error: tpm_transmit_cmd returns the RC; the caller (tpm2_pcr_extend) reports it",
-			engine:   func(cc uint32) engineFault { return engRC },
+			engine:   func(transport.TPM) transport.TPM { return crbtest.RCEngine(rcFailure) },
 			wantRC:   rcFailure,
 			recovers: true,
 		},
@@ -206,40 +212,21 @@ func faultCases() []faultCase {
 func TestFaultsBelowKernel(t *testing.T) {
 	for _, tc := range faultCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			var armed atomic.Bool
-			cfg := rigConfig{idle: tc.idle, busyTimeout: tc.busyTO}
+			cfg := rigConfig{idle: tc.idle, busyTimeout: tc.busyTO, faulty: tc.engine}
 			var cancelPhase atomic.Bool
 			if tc.rule != nil {
-				cfg.rule = func(r request) action {
-					if !armed.Load() {
-						return pass
-					}
+				cfg.rule = func(r crbtest.FaultRequest) crbtest.FaultAction {
 					if cancelPhase.Load() && r.Func == crb.FuncStart && r.Qualifier == crb.QualifierCommand {
 						return tc.cancel
 					}
 					return tc.rule(r)
 				}
 			}
-			if tc.engine != nil {
-				cfg.engine = func(cc uint32) engineFault {
-					// Only PCR_Extend (0x182) while armed.
-					if armed.Load() && cc == 0x182 {
-						return tc.engine(cc)
-					}
-					return engOK
-				}
-			}
-			var ic *interruptingConduit
-			if tc.conduit {
-				cfg.conduit = func(c ffa.Conduit) ffa.Conduit {
-					ic = &interruptingConduit{inner: c}
-					return ic
-				}
-			}
 			r, err := newRig(t, cfg)
 			require.NoError(t, err, "open the chip (faults are armed later)")
 			require.NoError(t, extend(r.chip, 10, "boot_aggregate"))
 
+			var armed atomic.Bool
 			if tc.cancelAt > 0 {
 				r.clock.mu.Lock()
 				base := r.clock.sleeps
@@ -251,17 +238,18 @@ func TestFaultsBelowKernel(t *testing.T) {
 				}
 				r.clock.mu.Unlock()
 			}
-			if ic != nil {
-				ic.mu.Lock()
-				ic.n = 3
-				ic.mu.Unlock()
+			if tc.conduit {
+				r.ic.Interrupt(3)
 			}
 			t0 := r.clock.Now()
 			armed.Store(true)
+			r.arm()
 			ferr := extend(r.chip, 10, "file-1")
+			r.disarm()
 			armed.Store(false)
 			cancelPhase.Store(false)
 			elapsed := r.clock.Now() - t0
+			t.Logf("injector: %v", r.inj.Log())
 
 			errno := crbdrv.Errno(ferr)
 			var rc tpm2.TPMRC
@@ -291,8 +279,8 @@ func TestFaultsBelowKernel(t *testing.T) {
 				assert.NotContains(t, r.logText(), tc.noLog)
 			}
 			assert.GreaterOrEqual(t, elapsed, tc.minTime, "virtual time spent")
-			if ic != nil {
-				assert.Equal(t, 3, ic.runs, "FFA_RUN calls after FFA_INTERRUPT")
+			if tc.conduit {
+				assert.Equal(t, 3, r.ic.Runs(), "FFA_RUN calls after FFA_INTERRUPT")
 			}
 
 			// Recovery: the next measurement.
@@ -330,21 +318,71 @@ func TestFaultsBelowKernel(t *testing.T) {
 // virtual time, byte for byte.
 func TestFaultDeterminism(t *testing.T) {
 	run := func() string {
-		var armed atomic.Bool
-		r, err := newRig(t, rigConfig{rule: func(q request) action {
-			if armed.Load() && q.IsCommand() {
-				return busy
+		r, err := newRig(t, rigConfig{rule: func(q crbtest.FaultRequest) crbtest.FaultAction {
+			if q.IsCommand() {
+				return crbtest.FaultBusy
 			}
-			return pass
+			return crbtest.FaultPass
 		}, busyTimeout: 10 * time.Millisecond})
 		require.NoError(t, err)
-		armed.Store(true)
+		r.arm()
 		err = extend(r.chip, 10, "x")
-		armed.Store(false)
+		r.disarm()
 		out := fmt.Sprintf("%v|%v|%s", err, r.clock.Now(), r.logText())
 		require.NoError(t, r.p.Close())
 		return out
 	}
 	a, b := run(), run()
 	require.Equal(t, a, b)
+}
+
+// TestCRBTestFaults drives the crb engineer's own fakes (crbtest.Faults)
+// from power-on: these faults are active while the driver probes, so they
+// show what probing does with them.
+func TestCRBTestFaults(t *testing.T) {
+	cases := []struct {
+		name      string
+		faults    func() *crbtest.Faults
+		openErrno int    // 0: Open succeeds
+		openLog   string // a line the driver prints
+		extErrno  int    // errno of the first extend after Open
+	}{
+		{name: "BusyFirst=3", faults: func() *crbtest.Faults { return &crbtest.Faults{BusyFirst: 3} }},
+		{name: "BusyAlways (probe)", faults: func() *crbtest.Faults { return &crbtest.Faults{BusyAlways: true} },
+			openErrno: -22, openLog: "failed to get crb interface version. rc:-16"},
+		{name: "AbortCommand=1", faults: func() *crbtest.Faults { return &crbtest.Faults{AbortCommand: 1} }, extErrno: eCANCELED},
+		{name: "SwallowCommands (Init's locality/cmd path still works)", faults: func() *crbtest.Faults { return &crbtest.Faults{SwallowCommands: true} }, extErrno: eTIME},
+		{name: "Status=DENIED on every START", faults: func() *crbtest.Faults { return &crbtest.Faults{Status: crb.StatusDenied} },
+			openErrno: eACCES},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.faults()
+			p, err := platform.New(platform.Config{SimulatorSeed: seed, WrapHandler: f.Wrap})
+			require.NoError(t, err)
+			defer p.Close()
+			var logs []string
+			chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea(),
+				Log: func(l, m string) { logs = append(logs, l+": "+m) }})
+			calls, busy := f.Counts()
+			t.Logf("open: err=%v errno=%d; %d requests, %d BUSY; log %q", err, crbdrv.Errno(err), calls, busy, logs)
+			if tc.openErrno != 0 {
+				require.Error(t, err)
+				assert.Equal(t, tc.openErrno, crbdrv.Errno(err))
+				if tc.openLog != "" {
+					assert.Contains(t, strings.Join(logs, "\n"), tc.openLog)
+				}
+				return
+			}
+			require.NoError(t, err)
+			err = extend(chip, 10, "file-1")
+			t.Logf("extend: %v", err)
+			if tc.extErrno == 0 {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, tc.extErrno, crbdrv.Errno(err))
+		})
+	}
 }
