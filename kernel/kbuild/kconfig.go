@@ -219,7 +219,19 @@ type Override struct {
 //
 // overrides apply on top of the file (what-if changes).
 func Resolve(cfg *Config, version string, overrides ...Override) *Kconfig {
-	if cfg != nil && cfg.Version != "" {
+	return resolve(cfg, version, false, overrides)
+}
+
+// Olddefconfig resolves cfg as "make olddefconfig" would after carrying it
+// to Linux version: symbols that version has but the file does not mention
+// take their Kconfig defaults (instead of being taken as missing from the
+// kernel), and the file's own version header is ignored.
+func Olddefconfig(cfg *Config, version string, overrides ...Override) *Kconfig {
+	return resolve(cfg, version, true, overrides)
+}
+
+func resolve(cfg *Config, version string, carried bool, overrides []Override) *Kconfig {
+	if cfg != nil && cfg.Version != "" && !carried {
 		version = cfg.Version
 	}
 	k := &Kconfig{Version: version, syms: map[string]Resolved{}}
@@ -253,7 +265,7 @@ func Resolve(cfg *Config, version string, overrides ...Override) *Kconfig {
 			k.put(r)
 			continue
 		}
-		if sym.New && !assigned && cfg != nil && cfg.Version != "" && dep != No {
+		if sym.New && !assigned && cfg != nil && cfg.Version != "" && dep != No && !carried {
 			r.Origin = NotInVersion
 			r.Value, r.Set = zeroValue(sym.Type), true
 			r.Why = fmt.Sprintf("%s lists every visible symbol but not CONFIG_%s although its dependencies (%s) hold: Linux %s has no such symbol (it comes from %s)", cfg.File, sym.Name, sym.Depends, version, sym.SinceNote)

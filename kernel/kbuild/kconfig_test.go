@@ -201,3 +201,15 @@ func TestDecisiveAreMarked(t *testing.T) {
 	}
 	assert.Equal(t, "ACPI ARM_FFA_TRANSPORT IMA IMA_INIT_LATE_SYNC SECURITY TCG_ARM_CRB_FFA TCG_CRB TCG_TPM", strings.Join(names, " "))
 }
+
+func TestOlddefconfig(t *testing.T) {
+	c := cfgOf(t, "#\n# Linux/arm64 6.12.117 Kernel Configuration\n#\n"+base+"CONFIG_SECURITY=y\nCONFIG_IMA=y\nCONFIG_TCG_TPM=y\nCONFIG_TCG_CRB=y\n# CONFIG_ARM_FFA_TRANSPORT is not set\n")
+	k := Resolve(c, "")
+	assert.Equal(t, NotInVersion, k.Get("TCG_ARM_CRB_FFA").Origin)
+	k = Olddefconfig(c, "6.15", Override{Name: "ARM_FFA_TRANSPORT", Value: TriValue(Yes)})
+	assert.Equal(t, "6.15", k.Version)
+	r := k.Get("TCG_ARM_CRB_FFA")
+	assert.Equal(t, FromDefault, r.Origin, r.Why)
+	assert.Equal(t, Yes, r.Tri())
+	assert.Equal(t, FromDefault, k.Get("IMA_INIT_LATE_SYNC").Origin)
+}

@@ -49,14 +49,34 @@ func (ex *Explanation) WriteWhy(w io.Writer, in *kbuild.Inputs) error {
 		for _, f := range ex.Fixes {
 			fmt.Fprintf(&b, "  - %s\n", f.Change)
 			for _, e := range f.Effects {
-				fmt.Fprintf(&b, "      which also makes %s\n", e)
+				fmt.Fprintf(&b, "      and so %s\n", e)
 			}
 			if f.Checked.Detail != "" {
 				fmt.Fprintf(&b, "      result: %s\n", f.Checked.Detail)
 			}
 		}
 	default:
-		fmt.Fprintf(&b, "smallest change: none found (%s; %d boots)\n", ex.NoFix, ex.Boots)
+		fmt.Fprintf(&b, "smallest change: none in this kernel (%s; %d boots)\n", ex.NoFix, ex.Boots)
+		if u := ex.Upgrade; u != nil {
+			fmt.Fprintf(&b, "on a newer kernel: %s:\n", u.Why)
+			switch {
+			case u.Baseline.TPMAtIMA:
+				fmt.Fprintf(&b, "  no further change needed (%s)\n", u.Baseline.Detail)
+			case len(u.Fixes) == 0:
+				fmt.Fprintf(&b, "  still no change of up to %d Kconfig symbols and patch switches works\n", MaxSize)
+			}
+			for _, f := range u.Fixes {
+				fmt.Fprintf(&b, "  - %s\n", f.Change)
+				for _, o := range f.Change.Kconfig {
+					if s, ok := kbuild.KnownSymbol(o.Name); ok && s.New && s.Since == "" {
+						fmt.Fprintf(&b, "      CONFIG_%s needs a kernel with %s (later than v%s)\n", o.Name, s.SinceNote, u.Version)
+					}
+				}
+				for _, e := range f.Effects {
+					fmt.Fprintf(&b, "      and so %s\n", e)
+				}
+			}
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

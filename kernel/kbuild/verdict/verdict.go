@@ -130,6 +130,9 @@ type Explanation struct {
 	// Frozen lists symbols the search could not change (the kernel version
 	// has no such symbol).
 	Frozen []string `json:"frozen,omitempty"`
+	// Upgrade is the search on a newer kernel, when Frozen symbols stopped
+	// this one.
+	Upgrade *Upgrade `json:"upgrade,omitempty"`
 }
 
 // candidateSymbols are the Kconfig symbols a user can change that matter
@@ -227,10 +230,76 @@ func Explain(in *kbuild.Inputs, boot Booter) (*Explanation, error) {
 	}
 
 	// Smallest change: all changes of size 1, then 2, ... up to MaxSize.
-	atoms := atomsOf(in)
-	for size := 1; size <= MaxSize && len(ex.Fixes) == 0; size++ {
+	resolve := func(ov ...kbuild.Override) *kbuild.Kconfig { return kbuild.Resolve(in.Config, in.Version, ov...) }
+	ex.Fixes, err = search(in, base, resolve, run)
+	if err != nil {
+		return nil, err
+	}
+	if len(ex.Fixes) > 0 {
+		return ex, nil
+	}
+	ex.NoFix = fmt.Sprintf("no change of up to %d Kconfig symbols and patch switches makes IMA find the TPM in the model", MaxSize)
+	if len(ex.Frozen) == 0 {
+		return ex, nil
+	}
+	ex.NoFix += fmt.Sprintf("; Linux %s has no %s", in.Version, strings.Join(prefixed(ex.Frozen), ", "))
+
+	// Carry the configuration to the first kernel that has the missing
+	// symbols (make olddefconfig) and search again there.
+	up := "6.15"
+	for _, n := range ex.Frozen {
+		if s, ok := kbuild.KnownSymbol(n); ok && s.Since != "" && in.Version != "" && !versionBefore(s.Since, up) {
+			up = s.Since
+		}
+	}
+	kcUp := kbuild.Olddefconfig(in.Config, up)
+	loUp := mergeOrder(in.LinkOrder, kbuild.DeriveLinkOrder(kcUp, in.Builtin, nil))
+	baseUp := Input{Kconfig: kcUp, LinkOrder: loUp, Patches: kbuild.InferPatches(kcUp, in.Builtin, nil)}
+	u := &Upgrade{Version: up, Why: fmt.Sprintf("carried to Linux %s with make olddefconfig (the first release with the FF-A CRB driver; symbols it adds take their Kconfig defaults)", up)}
+	if u.Baseline, err = run(baseUp); err != nil {
+		return nil, err
+	}
+	if !u.Baseline.TPMAtIMA {
+		resolveUp := func(ov ...kbuild.Override) *kbuild.Kconfig { return kbuild.Olddefconfig(in.Config, up, ov...) }
+		if u.Fixes, err = search(in, baseUp, resolveUp, run); err != nil {
+			return nil, err
+		}
+	}
+	ex.Upgrade = u
+	return ex, nil
+}
+
+// Upgrade is the search repeated on a newer kernel when the kernel's own
+// version cannot get there.
+type Upgrade struct {
+	Version  string  `json:"version"`
+	Why      string  `json:"why"`
+	Baseline Outcome `json:"-"`
+	Fixes    []Fix   `json:"fixes,omitempty"`
+}
+
+func versionBefore(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		var x, y int
+		fmt.Sscan(pa[i], &x)
+		fmt.Sscan(pb[i], &y)
+		if x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+// search tries every change of size 1, then 2, ... up to MaxSize, and
+// returns the ones of the smallest size that make IMA find the TPM
+// (Kconfig-only changes first).
+func search(in *kbuild.Inputs, base Input, resolve func(...kbuild.Override) *kbuild.Kconfig, run func(Input) (Outcome, error)) ([]Fix, error) {
+	var fixes []Fix
+	atoms := atomsOf(base.Kconfig, base.Patches)
+	for size := 1; size <= MaxSize && len(fixes) == 0; size++ {
 		for _, ch := range combos(atoms, size) {
-			x, effects, ok := whatIf(in, base, ch)
+			x, effects, ok := whatIfWith(in, base, ch, resolve)
 			if !ok {
 				continue
 			}
@@ -239,20 +308,14 @@ func Explain(in *kbuild.Inputs, boot Booter) (*Explanation, error) {
 				return nil, err
 			}
 			if o.TPMAtIMA {
-				ex.Fixes = append(ex.Fixes, Fix{Change: ch, Checked: o, Effects: effects})
+				fixes = append(fixes, Fix{Change: ch, Checked: o, Effects: effects})
 			}
 		}
 	}
-	sort.SliceStable(ex.Fixes, func(i, j int) bool {
-		return len(ex.Fixes[i].Change.Patches) < len(ex.Fixes[j].Change.Patches)
+	sort.SliceStable(fixes, func(i, j int) bool {
+		return len(fixes[i].Change.Patches) < len(fixes[j].Change.Patches)
 	})
-	if len(ex.Fixes) == 0 {
-		ex.NoFix = fmt.Sprintf("no change of up to %d Kconfig symbols and patch switches makes IMA find the TPM in the model", MaxSize)
-		if len(ex.Frozen) > 0 {
-			ex.NoFix += fmt.Sprintf("; Linux %s has no %s, so those cannot be changed without a newer kernel", in.Version, strings.Join(prefixed(ex.Frozen), ", "))
-		}
-	}
-	return ex, nil
+	return fixes, nil
 }
 
 func prefixed(names []string) []string {
@@ -270,10 +333,10 @@ type atom struct {
 	patch string
 }
 
-func atomsOf(in *kbuild.Inputs) []atom {
+func atomsOf(kc *kbuild.Kconfig, p kbuild.PatchFacts) []atom {
 	var out []atom
 	for _, c := range candidateSymbols {
-		r := in.Kconfig.Get(c.name)
+		r := kc.Get(c.name)
 		if r.Origin == kbuild.NotInVersion {
 			continue
 		}
@@ -283,10 +346,10 @@ func atomsOf(in *kbuild.Inputs) []atom {
 			}
 		}
 	}
-	if !in.Patches.FFAInitRootfs {
+	if !p.FFAInitRootfs {
 		out = append(out, atom{patch: "ffa_init_rootfs"})
 	}
-	if !in.Patches.CRBFFARegister {
+	if !p.CRBFFARegister {
 		out = append(out, atom{patch: "crb_ffa_register"})
 	}
 	return out
@@ -334,10 +397,14 @@ func combos(atoms []atom, size int) []Change {
 // files decided them, plus the change's own. ok is false when Kconfig's
 // rules undo the change (the value cannot be set this way).
 func whatIf(in *kbuild.Inputs, base Input, ch Change) (Input, []string, bool) {
+	return whatIfWith(in, base, ch, func(ov ...kbuild.Override) *kbuild.Kconfig { return kbuild.Resolve(in.Config, in.Version, ov...) })
+}
+
+func whatIfWith(in *kbuild.Inputs, base Input, ch Change, resolve func(...kbuild.Override) *kbuild.Kconfig) (Input, []string, bool) {
 	kc := base.Kconfig
 	var effects []string
 	if len(ch.Kconfig) > 0 {
-		kc = kbuild.Resolve(in.Config, in.Version, ch.Kconfig...)
+		kc = resolve(ch.Kconfig...)
 		for _, o := range ch.Kconfig {
 			if kc.Get(o.Name).Tri() != o.Value.Tri {
 				return Input{}, nil, false
@@ -351,7 +418,7 @@ func whatIf(in *kbuild.Inputs, base Input, ch Change) (Input, []string, bool) {
 			if sym, ok := kbuild.KnownSymbol(r.Name); !ok || !sym.Decides {
 				continue
 			}
-			effects = append(effects, fmt.Sprintf("CONFIG_%s becomes %s (%s)", r.Name, r.Value.Text(), shortWhy(r)))
+			effects = append(effects, fmt.Sprintf("CONFIG_%s=%s (%s)", r.Name, r.Value.Text(), shortWhy(r)))
 		}
 	}
 	lo := base.LinkOrder

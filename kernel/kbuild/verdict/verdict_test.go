@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,6 +71,12 @@ func TestExplainSeed002(t *testing.T) {
 	t.Logf("fixes: %v (boots %d) nofix=%q frozen=%v", fixTexts(ex), ex.Boots, ex.NoFix, ex.Frozen)
 	assert.Contains(t, ex.Frozen, "IMA_INIT_LATE_SYNC")
 	require.NotEmpty(t, ex.Fixes)
+	// Upstream's answer: both v6.17 fixes together; neither alone works.
+	assert.Equal(t, []string{"ffa_init_rootfs", "crb_ffa_register"}, ex.Fixes[0].Change.Patches)
+	assert.Empty(t, ex.Fixes[0].Change.Kconfig)
+	require.Len(t, ex.Deciding, 1)
+	assert.Equal(t, "link-order", ex.Deciding[0].Kind)
+	assert.Contains(t, ex.Deciding[0].Text, "init_ima runs before deferred_probe_initcall")
 }
 
 func TestExplainV617(t *testing.T) {
@@ -89,6 +96,8 @@ func TestExplainCRBFFAModule(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ex.TPMAtIMA, ex.Detail)
 	t.Logf("fixes: %v (boots %d)", fixTexts(ex), ex.Boots)
+	require.NotEmpty(t, ex.Fixes)
+	assert.Contains(t, ex.Fixes[0].Change.String(), "CONFIG_TCG_ARM_CRB_FFA=y")
 	for _, d := range ex.Deciding {
 		t.Logf("%s: %s | flip: %s", d.Kind, d.Text, d.Flip)
 	}
@@ -100,6 +109,38 @@ func TestExplainDebian(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ex.TPMAtIMA, ex.Detail)
 	t.Logf("detail %s fixes: %v nofix=%q frozen=%v (boots %d)", ex.Detail, fixTexts(ex), ex.NoFix, ex.Frozen, ex.Boots)
+	assert.Empty(t, ex.Fixes)
+	assert.Equal(t, []string{"TCG_ARM_CRB_FFA", "IMA_INIT_LATE_SYNC"}, ex.Frozen)
+	require.NotNil(t, ex.Upgrade)
+	require.NotEmpty(t, ex.Upgrade.Fixes)
+	assert.Contains(t, ex.Upgrade.Fixes[0].Change.String(), "CONFIG_ARM_FFA_TRANSPORT=y")
+}
+
+func TestExplainLateSyncFragment(t *testing.T) {
+	d := "../../../testdata/kernels/late-sync-fragment"
+	in, err := kbuild.Load(kbuild.Options{KernelConfig: filepath.Join(d, "config"), ModulesBuiltin: filepath.Join(d, "modules.builtin")})
+	require.NoError(t, err)
+	ex, err := Explain(in, fastBooter(t))
+	require.NoError(t, err)
+	assert.True(t, ex.TPMAtIMA, ex.Detail)
+	var flips []string
+	for _, dcd := range ex.Deciding {
+		flips = append(flips, dcd.Flip)
+	}
+	assert.Contains(t, flips, "CONFIG_IMA_INIT_LATE_SYNC=n")
+}
+
+func TestExplainDeterministic(t *testing.T) {
+	in := load(t, "crb-ffa-module-6.16", "6.16.0-ffatpm")
+	var outs []string
+	for i := 0; i < 2; i++ {
+		ex, err := Explain(in, fastBooter(t))
+		require.NoError(t, err)
+		var b strings.Builder
+		require.NoError(t, ex.WriteWhy(&b, in))
+		outs = append(outs, b.String())
+	}
+	assert.Equal(t, outs[0], outs[1])
 }
 
 func TestWriteWhy(t *testing.T) {
@@ -111,4 +152,18 @@ func TestWriteWhy(t *testing.T) {
 		require.NoError(t, ex.WriteWhy(&b, in))
 		t.Logf("== %s\n%s", c.name, b.String())
 	}
+}
+
+// TestRealWhy prints the why section for a real module directory named by
+// KBUILD_TEST_DIR (KBUILD_TEST_VMLINUX optional); skipped by default.
+func TestRealWhy(t *testing.T) {
+	d := os.Getenv("KBUILD_TEST_DIR")
+	if d == "" {
+		t.Skip("set KBUILD_TEST_DIR to a /lib/modules/<version> directory")
+	}
+	in, err := kbuild.Load(kbuild.Options{Dir: d, Vmlinux: os.Getenv("KBUILD_TEST_VMLINUX")})
+	require.NoError(t, err)
+	ex, err := Explain(in, fastBooter(t))
+	require.NoError(t, err)
+	require.NoError(t, ex.WriteWhy(os.Stdout, in))
 }
