@@ -90,8 +90,6 @@ func (p point) dim(name string) string {
 	return ""
 }
 
-func (p point) orderKey() string { return p.dim("device") + "|" + p.dim("late") }
-
 // scenario turns a point into the scenario that boots it.
 func (p point) scenario() *scenario {
 	cfg := map[string]string{"ARM_FFA_TRANSPORT": p.FFA, "TCG_CRB": p.CRB, "TCG_ARM_CRB_FFA": p.CRBFFA}
@@ -321,15 +319,12 @@ func permutations(names []string) [][]string {
 	return out
 }
 
-// computeFixes finds, for each point whose verdict is not "tpm", the points
-// with the same link order and verdict "tpm" (or, failing that, "late")
-// that differ in the fewest switches, and records the first of them.
+// computeFixes finds, for each point whose verdict is not "tpm", the point
+// with verdict "tpm" (or, failing that, "late") that differs in the fewest
+// switches while keeping the link order: every two initcalls that both
+// points build into a level run in the same relative order. Link order is
+// not something a driver's developer controls, so a fix may not rely on it.
 func computeFixes(rs []exploreResult) {
-	byOrder := map[string][]int{}
-	for i, r := range rs {
-		k := r.Point.orderKey()
-		byOrder[k] = append(byOrder[k], i)
-	}
 	for i := range rs {
 		r := &rs[i]
 		if r.Verdict == "tpm" || r.Error != "" {
@@ -339,10 +334,9 @@ func computeFixes(rs []exploreResult) {
 			if target == r.Verdict {
 				break
 			}
-			best := -1
-			bestDist := 0
-			for _, j := range byOrder[r.Point.orderKey()] {
-				if rs[j].Verdict != target {
+			best, bestDist := -1, 0
+			for j := range rs {
+				if rs[j].Verdict != target || !sameRelativeOrder(r.Point, rs[j].Point) {
 					continue
 				}
 				d := switchDistance(r.Point, rs[j].Point)
@@ -357,6 +351,29 @@ func computeFixes(rs []exploreResult) {
 			}
 		}
 	}
+}
+
+// sameRelativeOrder reports whether the initcalls a and b both build into
+// a level run in the same order in both.
+func sameRelativeOrder(a, b point) bool {
+	return consistent(a.Device, b.Device) && consistent(a.Late, b.Late)
+}
+
+func consistent(x, y []string) bool {
+	pos := map[string]int{}
+	for i, n := range y {
+		pos[n] = i
+	}
+	last := -1
+	for _, n := range x {
+		if p, ok := pos[n]; ok {
+			if p < last {
+				return false
+			}
+			last = p
+		}
+	}
+	return true
 }
 
 func switchDistance(a, b point) int {
