@@ -46,8 +46,9 @@ type Options struct {
 	// Files gives measurement points their content, by path. A point with
 	// no file is measured over its path bytes.
 	Files []ima.File
-	// PrebuiltExtend sends TPM2_PCR_Extend as prebuilt bytes.
-	PrebuiltExtend bool
+	// GoTPMExtend marshals every TPM2_PCR_Extend through go-tpm instead of
+	// patching one prebuilt command (the default, as Linux's tpm_buf).
+	GoTPMExtend bool
 }
 
 // Status classifies a measurement point.
@@ -227,7 +228,7 @@ func (x *IMA) initCore(k *kernel.Kernel, chip *kernel.TPMChip, late bool) kernel
 					banks = append(banks, a)
 				}
 			}
-			t, err := ima.NewTPM(chip, ima.WithBanks(banks), ima.WithPrebuiltExtend(x.opts.PrebuiltExtend))
+			t, err := ima.NewTPM(chip, ima.WithBanks(banks), ima.WithPrebuiltExtend(!x.opts.GoTPMExtend))
 			if err != nil {
 				x.err = err
 				return kernel.ENODEV
