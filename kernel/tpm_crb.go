@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/ffatpm/ffatpm/crb"
 )
 
 // This file models drivers/char/tpm/tpm_crb.c for the ACPI TPM2 table with
@@ -139,26 +141,31 @@ func (k *Kernel) ioread32(addr uint64) uint32 {
 		k.externalAbort(err)
 		return 0xFFFFFFFF
 	}
-	if k.spec.Trace && !k.quiet {
-		k.event(Event{Kind: EvMMIO, Detail: fmt.Sprintf("read32 %#x = %#x", addr, v)})
-	}
 	return uint32(v)
 }
 
 func (k *Kernel) iowrite32(addr uint64, v uint32) {
 	k.clock.Advance(k.costs.MMIO)
-	if k.spec.Trace && !k.quiet {
-		k.event(Event{Kind: EvMMIO, Detail: fmt.Sprintf("write32 %#x = %#x", addr, v)})
-	}
 	if err := k.spec.Platform.Mem.Write(addr, 4, uint64(v)); err != nil {
 		k.externalAbort(err)
 	}
 }
 
-func (k *Kernel) ioread64(addr uint64) uint64 {
-	lo := uint64(k.ioread32(addr))
-	hi := uint64(k.ioread32(addr + 4))
-	return hi<<32 | lo
+// crbRead / crbWrite access a CRB register of locality 0 (off from the
+// start of the locality's block), traced by register name with Spec.Trace.
+func (k *Kernel) crbRead(priv *crbPriv, off uint64) uint32 {
+	v := k.ioread32(priv.regsH + off)
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvMMIO, Device: priv.dev.Name, Detail: fmt.Sprintf("read  %s_0 = %s", crb.Reg(off), crb.DescribeBits(crb.Reg(off), uint64(v)))})
+	}
+	return v
+}
+
+func (k *Kernel) crbWrite(priv *crbPriv, off uint64, v uint32) {
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvMMIO, Device: priv.dev.Name, Detail: fmt.Sprintf("write %s_0 = %s", crb.Reg(off), crb.DescribeBits(crb.Reg(off), uint64(v)))})
+	}
+	k.iowrite32(priv.regsH+off, v)
 }
 
 func (k *Kernel) externalAbort(err error) {
@@ -171,10 +178,10 @@ func (k *Kernel) externalAbort(err error) {
 }
 
 // waitReg32 is crb_wait_for_reg_32: poll until (reg & mask) == value.
-func (k *Kernel) waitReg32(addr uint64, mask, value uint32, timeout time.Duration) bool {
+func (k *Kernel) waitReg32(priv *crbPriv, off uint64, mask, value uint32, timeout time.Duration) bool {
 	stop := k.clock.now + timeout
 	for {
-		if k.ioread32(addr)&mask == value {
+		if k.crbRead(priv, off)&mask == value {
 			return true
 		}
 		if k.panicked || k.clock.now > stop {
@@ -185,12 +192,12 @@ func (k *Kernel) waitReg32(addr uint64, mask, value uint32, timeout time.Duratio
 }
 
 func (k *Kernel) crbRequestLocality(priv *crbPriv, loc int) Errno {
-	k.iowrite32(priv.regsH+crbLocCtrl, crbLocCtrlRequestAccess)
+	k.crbWrite(priv, crbLocCtrl, crbLocCtrlRequestAccess)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeLocality, loc); e != 0 {
 		return e
 	}
 	want := uint32(crbLocStateLocAssigned | crbLocStateRegValidSts)
-	if !k.waitReg32(priv.regsH+crbLocState, want, want, tpmTimeoutC) {
+	if !k.waitReg32(priv, crbLocState, want, want, tpmTimeoutC) {
 		k.devPrintf(priv.dev, "TPM_LOC_STATE_x.requestAccess timed out")
 		return ETIME
 	}
@@ -198,12 +205,12 @@ func (k *Kernel) crbRequestLocality(priv *crbPriv, loc int) Errno {
 }
 
 func (k *Kernel) crbRelinquishLocality(priv *crbPriv, loc int) Errno {
-	k.iowrite32(priv.regsH+crbLocCtrl, crbLocCtrlRelinquish)
+	k.crbWrite(priv, crbLocCtrl, crbLocCtrlRelinquish)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeLocality, loc); e != 0 {
 		return e
 	}
 	mask := uint32(crbLocStateLocAssigned | crbLocStateRegValidSts)
-	if !k.waitReg32(priv.regsH+crbLocState, mask, crbLocStateRegValidSts, tpmTimeoutC) {
+	if !k.waitReg32(priv, crbLocState, mask, crbLocStateRegValidSts, tpmTimeoutC) {
 		k.devPrintf(priv.dev, "TPM_LOC_STATE_x.Relinquish timed out")
 		return ETIME
 	}
@@ -211,11 +218,11 @@ func (k *Kernel) crbRelinquishLocality(priv *crbPriv, loc int) Errno {
 }
 
 func (k *Kernel) crbCmdReady(priv *crbPriv, loc int) Errno {
-	k.iowrite32(priv.regsT+crbCtrlReq-crbCtrlReq, crbCtrlReqCmdReady)
+	k.crbWrite(priv, crbCtrlReq, crbCtrlReqCmdReady)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
 		return e
 	}
-	if !k.waitReg32(priv.regsT, crbCtrlReqCmdReady, 0, tpmTimeoutC) {
+	if !k.waitReg32(priv, crbCtrlReq, crbCtrlReqCmdReady, 0, tpmTimeoutC) {
 		k.devPrintf(priv.dev, "cmdReady timed out")
 		return ETIME
 	}
@@ -223,11 +230,11 @@ func (k *Kernel) crbCmdReady(priv *crbPriv, loc int) Errno {
 }
 
 func (k *Kernel) crbGoIdle(priv *crbPriv, loc int) Errno {
-	k.iowrite32(priv.regsT, crbCtrlReqGoIdle)
+	k.crbWrite(priv, crbCtrlReq, crbCtrlReqGoIdle)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
 		return e
 	}
-	if !k.waitReg32(priv.regsT, crbCtrlReqGoIdle, 0, tpmTimeoutC) {
+	if !k.waitReg32(priv, crbCtrlReq, crbCtrlReqGoIdle, 0, tpmTimeoutC) {
 		k.devPrintf(priv.dev, "goIdle timed out")
 		return ETIME
 	}
@@ -256,10 +263,10 @@ func (k *Kernel) crbMapIO(priv *crbPriv, dev *Device, t TPM2Table) Errno {
 		k.crbRelinquishLocality(priv, 0)
 		return e
 	}
-	priv.cmd = uint64(k.ioread32(priv.regsH+crbCmdHAddr))<<32 | uint64(k.ioread32(priv.regsH+crbCmdLAddr))
-	priv.cmdSize = k.ioread32(priv.regsH + crbCmdSize)
-	priv.rsp = k.ioread64(priv.regsH + crbRspAddr)
-	priv.rspSize = k.ioread32(priv.regsH + crbRspSize)
+	priv.cmd = uint64(k.crbRead(priv, crbCmdHAddr))<<32 | uint64(k.crbRead(priv, crbCmdLAddr))
+	priv.cmdSize = k.crbRead(priv, crbCmdSize)
+	priv.rsp = uint64(k.crbRead(priv, crbRspAddr+4))<<32 | uint64(k.crbRead(priv, crbRspAddr))
+	priv.rspSize = k.crbRead(priv, crbRspSize)
 	var e Errno
 	switch {
 	case k.panicked:
@@ -306,26 +313,29 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 		return nil, E2BIG
 	}
 	// crb_send: memcpy_toio, CTRL_START, tpm_crb_ffa_start.
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvMMIO, Device: priv.dev.Name, Detail: fmt.Sprintf("memcpy_toio %d bytes to the command buffer at %#x", len(cmd), priv.cmd)})
+	}
 	k.writeBuf(priv.cmd, cmd)
-	k.iowrite32(priv.regsT+crbCtrlStart-crbCtrlReq, crbStartInvoke)
+	k.crbWrite(priv, crbCtrlStart, crbStartInvoke)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, 0); e != 0 {
 		return nil, e
 	}
 	// Poll crb_status until CTRL_START clears.
 	stop := k.clock.now + tpmCmdTimeout
-	for k.ioread32(priv.regsT+crbCtrlStart-crbCtrlReq)&crbStartInvoke != 0 {
+	for k.crbRead(priv, crbCtrlStart)&crbStartInvoke != 0 {
 		if k.panicked {
 			return nil, EIO
 		}
 		if k.clock.now > stop {
-			k.iowrite32(priv.regsT+crbCtrlCancel-crbCtrlReq, 1)
+			k.crbWrite(priv, crbCtrlCancel, 1)
 			return nil, ETIME
 		}
 		k.clock.Advance(tpmPollSleep)
 	}
 	k.clock.Advance(k.costs.TPMCmd)
 	// crb_recv.
-	if k.ioread32(priv.regsT+crbCtrlSts-crbCtrlReq)&crbCtrlStsError != 0 {
+	if k.crbRead(priv, crbCtrlSts)&crbCtrlStsError != 0 {
 		return nil, EIO
 	}
 	hdr := k.readBuf(k.rspBuf[:0], priv.rsp, 8)
@@ -335,6 +345,9 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	size := binary.BigEndian.Uint32(hdr[2:6])
 	if size < 10 || size > priv.rspSize || size > tpmBufSize {
 		return nil, EIO
+	}
+	if k.spec.Trace && !k.quiet {
+		k.event(Event{Kind: EvMMIO, Device: priv.dev.Name, Detail: fmt.Sprintf("memcpy_fromio %d bytes from the response buffer at %#x", size, priv.rsp)})
 	}
 	return k.readBuf(hdr, priv.rsp+8, int(size)-8), 0
 }

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"fmt"
+
 	"github.com/ffatpm/ffatpm/ffa"
 )
 
@@ -178,6 +180,9 @@ func (k *Kernel) tpmCRBFFASendReceive(fn, a0, a1, a2 uint64) (uint64, Errno) {
 				ret, res = tpmCRBFFAToErrno(d[1]), d[2]
 			}
 		}
+		if k.spec.Trace && !k.quiet {
+			k.event(Event{Kind: EvFFACall, Device: s.dev.Name, Driver: crbFFADriverName, Detail: crbFFACallName(fn, a0, a1) + " -> " + ret.String()})
+		}
 		if ret != EBUSY {
 			return res, ret
 		}
@@ -187,6 +192,21 @@ func (k *Kernel) tpmCRBFFASendReceive(fn, a0, a1, a2 uint64) (uint64, Errno) {
 			return res, ret
 		}
 	}
+}
+
+// crbFFACallName names a DEN0138 call for the trace.
+func crbFFACallName(fn, a0, a1 uint64) string {
+	switch fn {
+	case crbFFAGetInterfaceVersion:
+		return "DEN0138 GET_INTERFACE_VERSION"
+	case crbFFAStart:
+		q := "command"
+		if a0 == crbFFAStartTypeLocality {
+			q = "locality"
+		}
+		return fmt.Sprintf("DEN0138 START(%s, locality %d)", q, a1)
+	}
+	return fmt.Sprintf("DEN0138 %#x", fn)
 }
 
 // tpmCRBFFAGetInterfaceVersion is tpm_crb_ffa_get_interface_version.
