@@ -69,3 +69,50 @@ func TestChainMatchesDirect(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentCommands issues commands from several goroutines (vCPUs)
+// through one chip, as kernel threads share one tpm_chip: every command
+// succeeds and the final PCR equals a serial run's.
+func TestConcurrentCommands(t *testing.T) {
+	p, err := platform.New(platform.Config{SimulatorSeed: seed})
+	require.NoError(t, err)
+	defer p.Close()
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea()})
+	require.NoError(t, err)
+	const workers, each = 8, 10
+	d := sha256.Sum256([]byte("same digest"))
+	ext := tpm2.PCRExtend{
+		PCRHandle: tpm2.AuthHandle{Handle: tpm2.TPMHandle(23), Auth: tpm2.PasswordAuth(nil)},
+		Digests:   tpm2.TPMLDigestValues{Digests: []tpm2.TPMTHA{{HashAlg: tpm2.TPMAlgSHA256, Digest: d[:]}}},
+	}
+	errs := make(chan error, workers*each)
+	done := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				_, err := ext.Execute(chip)
+				errs <- err
+			}
+			done <- struct{}{}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	// Serial expectation: PCR23 extended workers*each times with d.
+	want := make([]byte, 32)
+	for i := 0; i < workers*each; i++ {
+		h := sha256.New()
+		h.Write(want)
+		h.Write(d[:])
+		want = h.Sum(nil)
+	}
+	pr, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+		{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(23)}}}}.Execute(chip)
+	require.NoError(t, err)
+	assert.Equal(t, want, pr.PCRValues.Digests[0].Buffer)
+}
