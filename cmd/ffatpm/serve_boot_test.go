@@ -55,6 +55,20 @@ func TestServeBootPCR10(t *testing.T) {
 	eout, err := cmd.CombinedOutput()
 	require.NoError(t, err, "evmctl: %s", eout)
 	assert.Contains(t, string(eout), "Matched per TPM bank")
+
+	// The other --out files are readable by their tools too.
+	tel := mssimtest.NeedTool(t, "tpm2_eventlog")
+	elog, err := exec.Command(tel, filepath.Join(dir, tpmDir, "binary_bios_measurements")).CombinedOutput()
+	require.NoError(t, err, "tpm2_eventlog: %s", elog)
+	assert.Contains(t, string(elog), "EV_NO_ACTION")
+	iasl := mssimtest.NeedTool(t, "iasl")
+	tbl := filepath.Join(t.TempDir(), "TPM2.dat")
+	raw, err := os.ReadFile(filepath.Join(dir, acpiDir, "TPM2"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(tbl, raw, 0o644))
+	iout, err := exec.Command(iasl, "-d", tbl).CombinedOutput()
+	require.NoError(t, err, "iasl -d: %s", iout)
+
 	require.Equal(t, serveExitOK, rs.stop())
 	assert.False(t, strings.Contains(rs.stderr.String(), "level=ERROR"), rs.stderr.String())
 }
