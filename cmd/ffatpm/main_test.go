@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,6 +28,12 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("CI", os.Getenv("CI"))
+			// A real kernel's files (Linux 6.1 on QEMU with SeaBIOS), kept by the ima package.
+			ref, err := filepath.Abs("../../ima/testdata/linux-6.1-qemu-seabios")
+			if err != nil {
+				return err
+			}
+			env.Setenv("REAL", ref)
 			return nil
 		},
 	})
