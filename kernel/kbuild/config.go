@@ -181,13 +181,36 @@ func (c *Config) Len() int { return len(c.order) }
 // ~300 KiB; this stops a decompression bomb).
 const maxConfigSize = 64 << 20
 
-var (
-	symNameRE   = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	notSetRE    = regexp.MustCompile(`^# CONFIG_([A-Za-z0-9_]+) is not set$`)
-	headerRE    = regexp.MustCompile(`^# Linux/([A-Za-z0-9_.-]+) (\S+) Kernel Configuration$`)
-	decimalRE   = regexp.MustCompile(`^-?[0-9]+$`)
-	hexNumberRE = regexp.MustCompile(`^0[xX][0-9a-fA-F]+$`)
-)
+var headerRE = regexp.MustCompile(`^# Linux/([A-Za-z0-9_.-]+) (\S+) Kernel Configuration$`)
+
+// isSymName reports whether s is a Kconfig symbol name (letters, digits, _).
+func isSymName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// allDigits reports whether s is a non-empty run of decimal (or hex) digits.
+func allDigits(s string, hex bool) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= '0' && c <= '9' || hex && (c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // ReadConfigFile reads a .config or a gzip-compressed one (config.gz).
 func ReadConfigFile(path string) (*Config, error) {
@@ -228,12 +251,16 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 		case t == "":
 			continue
 		case strings.HasPrefix(t, "#"):
-			if m := notSetRE.FindStringSubmatch(t); m != nil {
-				c.set(Setting{Name: m[1], Value: TriValue(No), Pos: Pos{File: name, Line: ln}, NotSet: true})
-				continue
+			if strings.HasPrefix(t, "# CONFIG_") && strings.HasSuffix(t, " is not set") {
+				if sym := t[len("# CONFIG_") : len(t)-len(" is not set")]; isSymName(sym) {
+					c.set(Setting{Name: sym, Value: TriValue(No), Pos: Pos{File: name, Line: ln}, NotSet: true})
+					continue
+				}
 			}
-			if m := headerRE.FindStringSubmatch(t); m != nil && c.Version == "" {
-				c.Arch, c.Version = m[1], m[2]
+			if c.Version == "" && strings.HasPrefix(t, "# Linux/") {
+				if m := headerRE.FindStringSubmatch(t); m != nil {
+					c.Arch, c.Version = m[1], m[2]
+				}
 			}
 			continue
 		case strings.HasPrefix(t, "CONFIG_"):
@@ -242,7 +269,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 				return nil, lineErr(name, ln, "%q has no '=': want CONFIG_NAME=value", clip(t))
 			}
 			sym := strings.TrimPrefix(t[:eq], "CONFIG_")
-			if !symNameRE.MatchString(sym) {
+			if !isSymName(sym) {
 				return nil, lineErr(name, ln, "bad symbol name %q (Kconfig names are letters, digits and _)", clip(t[:eq]))
 			}
 			v, err := parseConfigValue(t[eq+1:])
@@ -273,13 +300,13 @@ func parseConfigValue(s string) (Value, error) {
 		return TriValue(t), nil
 	case strings.HasPrefix(s, `"`):
 		return parseQuoted(s)
-	case hexNumberRE.MatchString(s):
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") && allDigits(s[2:], true):
 		u, err := strconv.ParseUint(s[2:], 16, 64)
 		if err != nil {
 			return Value{}, fmt.Errorf("hex value %s does not fit in 64 bits", clip(s))
 		}
 		return Value{Kind: KindHex, Int: int64(u)}, nil
-	case decimalRE.MatchString(s):
+	case allDigits(strings.TrimPrefix(s, "-"), false):
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return Value{}, fmt.Errorf("decimal value %s does not fit in 64 bits", clip(s))

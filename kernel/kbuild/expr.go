@@ -213,7 +213,7 @@ func (p *exprParser) primary() (expr, error) {
 		v, _ := ParseTristate(t)
 		return exprConst{v}, nil
 	}
-	if !symNameRE.MatchString(t) {
+	if !isSymName(t) {
 		return nil, fmt.Errorf("expression %q: unexpected %q", p.src, t)
 	}
 	p.i++
