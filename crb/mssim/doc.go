@@ -35,3 +35,5 @@
 //   - _TPM_Hash_Start/Data/End (H-CRTM) are not modelled: the connection is
 //     closed with that reason.
 package mssim
+
+//go:generate go run ./internal/gendoc -o ../../docs/mssim.md
