@@ -489,3 +489,17 @@ func FuzzRegisterWrites(f *testing.F) {
 		}
 	})
 }
+
+func TestResponseTooLargeNoMem(t *testing.T) {
+	d := newDev(t)
+	grant(t, d, 0)
+	writeCmd(t, d, 0, 0)
+	w32(t, d, 0, RegRspSize, 11) // okEngine answers 12 bytes
+	w32(t, d, 0, RegCtrlStart, 1)
+	st, out := d.ServeCommand(0, okEngine)
+	assert.Equal(t, StatusNoMem, st, "DEN0138 NOMEM: the response does not fit")
+	assert.True(t, out.Ran)
+	assert.Equal(t, RCMemory, out.TPMRC)
+	assert.Zero(t, r32(t, d, 0, RegCtrlStart))
+	assert.Equal(t, StateComplete, d.State())
+}

@@ -197,7 +197,7 @@ func FuncTable() []FuncInfo {
 		{FuncGetInterfaceVersion, "-", []Status{StatusOKResultsReturned, StatusInvArg}},
 		{FuncGetFeatureInfo, "w5 feature ID", []Status{StatusOKResultsReturned, StatusNotSup, StatusInvArg}},
 		{FuncStart, "w5 qualifier, w6 locality",
-			[]Status{StatusOK, StatusInvArg, StatusInvCRBCtrlData, StatusDenied}},
+			[]Status{StatusOK, StatusInvArg, StatusInvCRBCtrlData, StatusDenied, StatusNoMem}},
 		{FuncRegisterForNotification, "w5 flags/vCPU, w6 notification ID",
 			[]Status{StatusOK, StatusNotSup, StatusInvArg, StatusAlready}},
 		{FuncUnregisterFromNotification, "-", []Status{StatusOK, StatusNotSup, StatusInvArg, StatusDenied}},

@@ -12,6 +12,7 @@ import (
 const (
 	RCCommandSize uint32 = 0x142 // TPM_RC_COMMAND_SIZE
 	RCCanceled    uint32 = 0x909 // TPM_RC_CANCELED
+	RCMemory      uint32 = 0x904 // TPM_RC_MEMORY
 	stNoSessions  uint16 = 0x8001
 	headerSize           = 10
 )
@@ -342,6 +343,8 @@ func (o *CommandOutcome) add(t Transition) {
 //   - INV_CRB_CTRL_DATA when there is nothing to do (no request, CTRL_START
 //     and CTRL_CANCEL clear), both cmdReady and goIdle are set, or the
 //     command/response size or address does not lie inside n's data buffer;
+//   - NOMEM when the command ran but its response is larger than RSP_SIZE
+//     (the buffer then holds TPM_RC_MEMORY and CTRL_START is cleared);
 //   - OK otherwise.
 func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome) {
 	var out CommandOutcome
@@ -418,7 +421,7 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 		out.Ran = true
 		d.mu.Lock()
 		if err == nil {
-			err = checkResponse(rsp, l.rspSize)
+			err = checkResponse(rsp)
 		}
 		if err != nil {
 			out.EngineErr = err
@@ -428,6 +431,16 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 		}
 		if d.cancel {
 			rsp = ErrorResponse(RCCanceled)
+		}
+		if uint32(len(rsp)) > l.rspSize && d.state == StateExecuting {
+			// The response does not fit the response buffer software
+			// gave: the command ran but its result is lost. DEN0138 NOMEM;
+			// the buffer gets TPM_RC_MEMORY so a poller sees completion.
+			out.TPMRC = RCMemory
+			copy(l.buf[rspOff:], ErrorResponse(RCMemory))
+			out.add(d.fire(n, EvComplete))
+			d.mu.Unlock()
+			return StatusNoMem, out
 		}
 	}
 	if d.state != StateExecuting {
@@ -453,15 +466,15 @@ func (d *Device) inBuffer(n int, addr uint64, size uint32) (int, bool) {
 	return int(addr - lo), true
 }
 
-func checkResponse(rsp []byte, max uint32) error {
+func checkResponse(rsp []byte) error {
 	if len(rsp) < headerSize {
 		return fmt.Errorf("crb: engine response of %d bytes is shorter than a TPM header", len(rsp))
 	}
 	if got := binary.BigEndian.Uint32(rsp[2:6]); got != uint32(len(rsp)) {
 		return fmt.Errorf("crb: engine response header says %d bytes, got %d", got, len(rsp))
 	}
-	if uint32(len(rsp)) > max {
-		return fmt.Errorf("crb: engine response of %d bytes exceeds RSP_SIZE %d", len(rsp), max)
+	if len(rsp) > DataBufferSize {
+		return fmt.Errorf("crb: engine response of %d bytes exceeds the %d-byte data buffer", len(rsp), DataBufferSize)
 	}
 	return nil
 }
