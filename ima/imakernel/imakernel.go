@@ -191,21 +191,23 @@ func (x *IMA) initIMA(k *kernel.Kernel, name string, late bool) error {
 	return ret
 }
 
+func (x *IMA) form(cfg *kernel.Config) Form {
+	switch {
+	case cfg.Builtin("IMA_INIT_LATE_SYNC"):
+		return FormLateSync
+	case x.opts.RFCLateRetry:
+		return FormRFC
+	}
+	return FormUpstream
+}
+
 func (x *IMA) initCore(k *kernel.Kernel, chip *kernel.TPMChip, late bool) kernel.Errno {
 	cfg := k.Config()
-	tcgTPM := cfg.Enabled("TCG_TPM")
-	if x.opts.RFCLateRetry && late && !cfg.Builtin("IMA_INIT_LATE_SYNC") {
-		// "If we found the TPM during our first attempt, or we know
-		// there's no TPM, nothing further to do."
-		if x.m != nil || !tcgTPM {
-			return 0
-		}
-	}
-	if x.m != nil {
+	act, _ := Decide(x.form(cfg), late, x.m != nil, chip != nil, cfg.Enabled("TCG_TPM"))
+	switch act {
+	case ActSkip:
 		return 0
-	}
-	if x.opts.RFCLateRetry && !late && chip == nil && tcgTPM {
-		// pr_debug("TPM not available, will try later")
+	case ActDefer:
 		return kernel.EPROBE_DEFER
 	}
 	c, err := x.effective(cfg)
