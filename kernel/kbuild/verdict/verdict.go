@@ -589,3 +589,49 @@ func shortWhy(r kbuild.Resolved) string {
 	}
 	return r.Origin.String()
 }
+
+// Knob is something a user of a real kernel can still change: a Kconfig
+// symbol with the values it can take, or a patch switch.
+type Knob struct {
+	Symbol string            `json:"symbol,omitempty"`
+	Values []kbuild.Tristate `json:"values,omitempty"`
+	// Current is the symbol's value in the loaded kernel.
+	Current kbuild.Tristate `json:"current"`
+	Patch   string          `json:"patch,omitempty"`
+}
+
+// Knobs lists what "ffatpm explore --kernel-dir" may vary for a loaded
+// kernel: the Kconfig symbols that matter and exist in its version, and
+// the patch switches it does not already have. The link order stays the
+// kernel's own.
+func Knobs(in *kbuild.Inputs) []Knob {
+	var out []Knob
+	for _, c := range candidateSymbols {
+		r := in.Kconfig.Get(c.name)
+		if r.Origin == kbuild.NotInVersion {
+			continue
+		}
+		out = append(out, Knob{Symbol: c.name, Values: append([]kbuild.Tristate(nil), c.values...), Current: r.Tri()})
+	}
+	if !in.Patches.FFAInitRootfs {
+		out = append(out, Knob{Patch: "ffa_init_rootfs"})
+	}
+	if !in.Patches.CRBFFARegister {
+		out = append(out, Knob{Patch: "crb_ffa_register"})
+	}
+	return out
+}
+
+// WhatIf returns the kernel Spec for the loaded kernel with a change
+// applied through the same rules Explain uses (Kconfig semantics, the real
+// link order kept, patch switches added). ok is false when Kconfig's rules
+// undo the change.
+func WhatIf(in *kbuild.Inputs, ch Change) (spec kernel.Spec, effects []string, ok bool, err error) {
+	base := Input{Kconfig: in.Kconfig, LinkOrder: in.LinkOrder, Patches: in.Patches}
+	x, effects, ok := whatIf(in, base, ch)
+	if !ok {
+		return kernel.Spec{}, nil, false, nil
+	}
+	spec, err = specOf(in, x)
+	return spec, effects, err == nil, err
+}

@@ -167,3 +167,28 @@ func TestRealWhy(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, ex.WriteWhy(os.Stdout, in))
 }
+
+func TestKnobsAndWhatIf(t *testing.T) {
+	in := load(t, "debian-6.12-arm64", "6.12.117+deb12-arm64")
+	var names []string
+	for _, k := range Knobs(in) {
+		names = append(names, k.Symbol+k.Patch)
+	}
+	assert.NotContains(t, names, "TCG_ARM_CRB_FFA")
+	assert.Contains(t, names, "ARM_FFA_TRANSPORT")
+	assert.Contains(t, names, "ffa_init_rootfs")
+
+	in = load(t, "seed002-6.16", "6.16.0-ffatpm")
+	spec, _, ok, err := WhatIf(in, Change{Patches: []string{"ffa_init_rootfs", "crb_ffa_register"}})
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, spec.Patches.FFAInitRootfs && spec.Patches.CRBFFARegister)
+	o, err := fastBooter(t)(spec)
+	require.NoError(t, err)
+	assert.True(t, o.TPMAtIMA)
+
+	// TCG_CRB=m cannot be had with IMA=y and ACPI=y (IMA selects TCG_CRB).
+	_, _, ok, err = WhatIf(in, Change{Kconfig: []kbuild.Override{{Name: "TCG_CRB", Value: kbuild.TriValue(kbuild.Module)}}})
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
