@@ -429,9 +429,9 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 			d.mu.Unlock()
 			return StatusOK, out
 		}
-		if d.cancel {
-			rsp = ErrorResponse(RCCanceled)
-		}
+		// A cancel noted while the engine ran came too late: the command
+		// completed and its own response stands (PTP: the TPM may finish a
+		// command despite a cancel), so no result is lost.
 		if uint32(len(rsp)) > l.rspSize && d.state == StateExecuting {
 			// The response does not fit the response buffer software
 			// gave: the command ran but its result is lost. DEN0138 NOMEM;

@@ -135,7 +135,7 @@ func Transitions() []Transition {
 		rStart    = "PTP CRB: Start = 1 begins Command Execution"
 		rBusy     = "PTP CRB: requests written while a command executes are ignored"
 		rNoCmd    = "PTP CRB: Cancel with no command executing has no effect"
-		rCancel   = "PTP CRB: Cancel during execution may end the command with TPM_RC_CANCELED"
+		rCancel   = "PTP CRB: Cancel during execution is noted; a command the engine completes keeps its own response"
 		rDone     = "PTP CRB: the TPM clears Start when the response is in the buffer"
 		rSpurious = "no command executing: a completion is dropped"
 		rFatal    = "PTP CRB: tpmSts = 1 is a fatal error, cleared only by reset"

@@ -1,6 +1,7 @@
 package crbtest_test
 
 import (
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -165,4 +166,42 @@ func TestFaultTPMResponseCode(t *testing.T) {
 	assert.Equal(t, tpm2.TPMRCFailure, rc)
 	var de *crbdrv.Error
 	assert.False(t, errors.As(err, &de))
+}
+
+// TestFaultCancelDuringCommand: while a PCR_Extend executes, another vCPU
+// sets CTRL_CANCEL and calls START: the SPMC answers BUSY (the partition's
+// one execution context is in use); the command completes with its own
+// response, and the PCR matches what the caller was told.
+func TestFaultCancelDuringCommand(t *testing.T) {
+	sim := openSim(t)
+	gate := crbtest.NewGateEngine(sim)
+	p, err := platform.New(platform.Config{Engine: gate})
+	require.NoError(t, err)
+	defer p.Close()
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea()})
+	require.NoError(t, err)
+	d := make([]byte, 32)
+	ext := tpm2.PCRExtend{
+		PCRHandle: tpm2.AuthHandle{Handle: tpm2.TPMHandle(16), Auth: tpm2.PasswordAuth(nil)},
+		Digests:   tpm2.TPMLDigestValues{Digests: []tpm2.TPMTHA{{HashAlg: tpm2.TPMAlgSHA256, Digest: d}}},
+	}
+	gate.Arm(true)
+	res := make(chan error, 1)
+	go func() { _, err := ext.Execute(chip); res <- err }()
+	<-gate.Entered
+	// vCPU 2: cancel, as crb_cancel does.
+	require.NoError(t, p.NS().Write(p.CRBBase+uint64(crb.RegCtrlCancel), 4, 1))
+	f, err := crbdrv.NewFFA(crbdrv.FFAConfig{Messenger: crbdrv.ConduitMessenger{Conduit: p.Conduit()},
+		Partition: p.Partition.SPMCPartition().Info()[0], BusyTimeout: 1})
+	require.NoError(t, err)
+	err = f.Start(crb.QualifierCommand, 0)
+	assert.Equal(t, -crb.EBUSY, crbdrv.Errno(err), "the partition is busy with the command")
+	gate.Arm(false)
+	gate.Release <- struct{}{}
+	require.NoError(t, <-res, "the completed command keeps its own response")
+	pr, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+		{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(16)}}}}.Execute(chip)
+	require.NoError(t, err)
+	h := sha256.Sum256(append(make([]byte, 32), d...))
+	assert.Equal(t, h[:], pr.PCRValues.Digests[0].Buffer, "PCR 16 extended exactly once")
 }

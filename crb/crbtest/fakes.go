@@ -207,3 +207,38 @@ func PlatformFactory(cfg platform.Config) Factory {
 		return tg
 	}
 }
+
+// GateEngine holds each command at the engine until the test releases it,
+// once armed, so that a test can act while a command executes.
+type GateEngine struct {
+	Inner   transport.TPM
+	Entered chan struct{} // receives when a command reaches the engine
+	Release chan struct{} // send to let it run
+
+	mu    sync.Mutex
+	armed bool
+}
+
+// NewGateEngine wraps inner; the gate starts disarmed.
+func NewGateEngine(inner transport.TPM) *GateEngine {
+	return &GateEngine{Inner: inner, Entered: make(chan struct{}), Release: make(chan struct{})}
+}
+
+// Arm makes the next commands wait at the gate.
+func (g *GateEngine) Arm(on bool) {
+	g.mu.Lock()
+	g.armed = on
+	g.mu.Unlock()
+}
+
+// Send implements transport.TPM.
+func (g *GateEngine) Send(cmd []byte) ([]byte, error) {
+	g.mu.Lock()
+	armed := g.armed
+	g.mu.Unlock()
+	if armed {
+		g.Entered <- struct{}{}
+		<-g.Release
+	}
+	return g.Inner.Send(cmd)
+}
