@@ -127,6 +127,8 @@ type vmlinuxOpts struct {
 	absolute bool // 64-bit pointers instead of PREL32 offsets
 	sections bool // keep .initcall<level>.init sections instead of merging
 	noBounds bool // leave out the boundary symbols (merged layout only)
+	oldNames bool // pre-5.14 names: __initcall_<fn><level>
+	ltoStubs bool // CONFIG_LTO_CLANG: entries point at __initstub__kmod_* stubs
 }
 
 // syntheticVmlinux builds an arm64 vmlinux whose initcall table holds calls
@@ -143,7 +145,11 @@ func syntheticVmlinux(calls []fixtureCall, o vmlinuxOpts) []byte {
 	text := make([]byte, 4*len(calls))
 	var syms []elfSym
 	for i, c := range calls {
-		syms = append(syms, elfSym{name: c.fn, value: textAddr + uint64(4*i), fn: true, sect: 1})
+		fn := c.fn
+		if o.ltoStubs {
+			fn = fmt.Sprintf("__initstub__kmod_%s__%d_%d_%s%s", c.module, 100+i, 10*i+7, c.fn, c.level)
+		}
+		syms = append(syms, elfSym{name: fn, value: textAddr + uint64(4*i), fn: true, sect: 1})
 	}
 	entry := func(at uint64, i int) []byte {
 		b := make([]byte, stride)
@@ -157,6 +163,9 @@ func syntheticVmlinux(calls []fixtureCall, o vmlinuxOpts) []byte {
 	}
 	sects := []elfSect{{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, addr: textAddr, data: text}}
 	name := func(i int, c fixtureCall) string {
+		if o.oldNames {
+			return "__initcall_" + c.fn + string(c.level)
+		}
 		return fmt.Sprintf("__initcall__kmod_%s__%d_%d_%s%s", c.module, 100+i, 10*i+7, c.fn, c.level)
 	}
 	if o.sections {

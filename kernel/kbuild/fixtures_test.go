@@ -2,6 +2,7 @@ package kbuild
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -127,4 +128,18 @@ func TestFixtureFacts(t *testing.T) {
 	m, err := ReadSystemMapFile(filepath.Join(fixturesDir, "toolchain-arm64", "System.map"))
 	require.NoError(t, err)
 	assert.Equal(t, fnsOf(in.Initcalls.Entries), fnsOf(m.Entries))
+}
+
+func TestSummaryJSON(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join(fixturesDir, "v6.17-fixes"))
+	require.NoError(t, err)
+	in, err := Load(Options{Dir: filepath.Join(dir, "lib/modules/6.17.0-ffatpm")})
+	require.NoError(t, err)
+	b, err := json.Marshal(in.Summary())
+	require.NoError(t, err)
+	var back map[string]any
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, "6.17.0", back["version"])
+	assert.Contains(t, string(b), `"name":"TCG_ARM_CRB_FFA","value":"y","origin":"config","decides":true`)
+	assert.Contains(t, string(b), `"ffa_init_rootfs":true`)
 }

@@ -48,14 +48,6 @@ var knownInitcalls = []KnownInitcall{
 // KnownInitcalls returns the initcalls the model knows (a fresh copy).
 func KnownInitcalls() []KnownInitcall { return append([]KnownInitcall(nil), knownInitcalls...) }
 
-func knownInitcall(fn string) (KnownInitcall, bool) {
-	for _, k := range knownInitcalls {
-		if k.Fn == fn {
-			return k, true
-		}
-	}
-	return KnownInitcall{}, false
-}
 
 // Kbuild's link order, for when no file gives it. vmlinux links the
 // top-level directories in the order of the top-level Kbuild/Makefile

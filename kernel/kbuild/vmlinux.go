@@ -138,6 +138,9 @@ func (v *vmImage) slots(t *InitcallTable) ([]slot, error) {
 		if lv.Rank() < 0 {
 			continue // .con_initcall.init and the like
 		}
+		if s.Size > 8*maxInitcalls || s.Type == elf.SHT_NOBITS || s.Offset > uint64(v.size) || s.Size > uint64(v.size)-s.Offset {
+			return nil, offErr(v.name, int64(min(s.Offset, uint64(v.size))), "section %s (size %#x at file offset %#x) does not fit in the file (%d bytes): truncated or corrupt vmlinux", s.Name, s.Size, s.Offset, v.size)
+		}
 		out = append(out, slot{lo: s.Addr, hi: s.Addr + s.Size, level: lv})
 	}
 	if len(out) > 0 {

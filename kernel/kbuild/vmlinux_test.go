@@ -2,6 +2,7 @@ package kbuild
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -33,6 +34,8 @@ func TestParseVmlinuxLayouts(t *testing.T) {
 		{"kept sections", vmlinuxOpts{sections: true}, "prel32"},
 		{"kept sections absolute", vmlinuxOpts{sections: true, absolute: true}, "absolute"},
 		{"names only, no boundary symbols", vmlinuxOpts{noBounds: true}, "prel32"},
+		{"pre-5.14 names", vmlinuxOpts{oldNames: true}, "prel32"},
+		{"LTO stubs", vmlinuxOpts{ltoStubs: true}, "prel32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +47,9 @@ func TestParseVmlinuxLayouts(t *testing.T) {
 			assert.Empty(t, tab.Warnings)
 			e, _, ok := tab.Find("init_ima")
 			require.True(t, ok)
-			assert.Equal(t, "ima", e.Module)
+			if !tt.opts.oldNames {
+				assert.Equal(t, "ima", e.Module)
+			}
 			assert.NotZero(t, e.Pos.Offset)
 		})
 	}
@@ -79,6 +84,7 @@ func TestParseVmlinuxErrors(t *testing.T) {
 		{"truncated header", good[:40], "vmlinux: "},
 		{"truncated sections", good[:len(good)/2], "vmlinux: "},
 		{"no symbols", buildELF(binary.LittleEndian, 183, 3, nil, nil), "vmlinux: "},
+		{"huge initcall section", hugeSection(), "vmlinux: offset"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,4 +119,21 @@ func hex16(v uint64) string {
 		v >>= 4
 	}
 	return string(b)
+}
+
+func hugeSection() []byte {
+	img := syntheticVmlinux(seed002Calls(), vmlinuxOpts{sections: true})
+	// Make the first .initcall section claim 4 GiB.
+	f, err := elf.NewFile(bytes.NewReader(img))
+	if err != nil {
+		panic(err)
+	}
+	shoff := binary.LittleEndian.Uint64(img[40:])
+	for i, s := range f.Sections {
+		if strings.HasPrefix(s.Name, ".initcall") {
+			binary.LittleEndian.PutUint64(img[shoff+uint64(i)*64+32:], 1<<32)
+			break
+		}
+	}
+	return img
 }
