@@ -48,7 +48,6 @@ var knownInitcalls = []KnownInitcall{
 // KnownInitcalls returns the initcalls the model knows (a fresh copy).
 func KnownInitcalls() []KnownInitcall { return append([]KnownInitcall(nil), knownInitcalls...) }
 
-
 // Kbuild's link order, for when no file gives it. vmlinux links the
 // top-level directories in the order of the top-level Kbuild/Makefile
 // (security/ before drivers/), each directory's objects in its Makefile's
