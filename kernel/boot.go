@@ -186,7 +186,7 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 	if spec.Costs != nil {
 		costs = *spec.Costs
 	}
-	k := &Kernel{spec: spec, cfg: cfg, costs: costs, quiet: spec.Quiet, res: &Result{}, rspBuf: make([]byte, 0, tpmBufSize+4)}
+	k := &Kernel{spec: spec, cfg: cfg, costs: costs, quiet: spec.Quiet, res: &Result{}}
 	if !spec.Quiet {
 		k.res.Notes = append(k.res.Notes, cfg.Notes()...)
 	}
@@ -372,6 +372,7 @@ func (k *Kernel) run(p *plan) {
 		}
 	}
 	k.userspace()
+	k.deferredProbeTimeoutWork()
 	k.finish()
 }
 

@@ -1,6 +1,9 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Bus is a bus type (struct bus_type): platform, acpi, arm_ffa.
 type Bus struct {
@@ -355,5 +358,32 @@ func deferredProbeInitcall(k *Kernel) error {
 	k.initcallsDone = true
 	k.deferredProbeTrigger()
 	k.flushDeferredWork()
+	if k.cfg.Builtin("MODULES") {
+		// schedule_delayed_work(&deferred_probe_timeout_work, 10 * HZ)
+		k.deferredTimeoutAt = k.clock.now + deferredProbeTimeout
+	}
 	return nil
+}
+
+// deferredProbeTimeout is driver_deferred_probe_timeout's default with
+// CONFIG_MODULES (10 s).
+const deferredProbeTimeout = 10 * time.Second
+
+// deferredProbeTimeoutWork is deferred_probe_timeout_work_func: one more
+// trigger and flush, then a warning for every device still pending. The
+// model runs it only when a device is still pending at the end of the boot
+// (so the log shows the boot past /init then).
+func (k *Kernel) deferredProbeTimeoutWork() {
+	if k.deferredTimeoutAt == 0 || len(k.pending) == 0 || k.stopped() {
+		return
+	}
+	if k.clock.now < k.deferredTimeoutAt {
+		k.clock.now = k.deferredTimeoutAt
+	}
+	k.cur = Point{Level: LevelUser, Initcall: "deferred_probe_timeout_work"}
+	k.deferredProbeTrigger()
+	k.flushDeferredWork()
+	for _, dev := range k.pending {
+		k.devPrintf(dev, "deferred probe pending: (reason unknown)")
+	}
 }

@@ -10,7 +10,10 @@ import (
 // ffa_init (driver.c), which talk to the secure world with FF-A calls over
 // the platform's conduit.
 
-const ffaPrefix = "ARM FF-A: "
+const (
+	ffaPrefix     = "ARM FF-A: "
+	ffaMaxFuncNum = 0xA0 // FF-A function numbers are 0x60..0x8E (v1.2)
+)
 
 // FFADevice is the bus-specific part of a device on the arm_ffa bus
 // (struct ffa_device).
@@ -66,7 +69,7 @@ func newFFABus() *Bus {
 // ffaCall makes one FF-A call through the platform's conduit, counting it.
 func (k *Kernel) ffaCall(in ffa.Frame) ffa.Frame {
 	k.clock.Advance(k.costs.FFACall)
-	if f := in.Func(); f.Num() < 256 {
+	if f := in.Func(); f.Num() < ffaMaxFuncNum {
 		conv := 0
 		if f.Is64() {
 			conv = 1

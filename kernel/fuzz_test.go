@@ -116,3 +116,17 @@ func FuzzParseTPM2Table(f *testing.F) {
 		}
 	})
 }
+
+func TestNoTPMPartitionPendsForever(t *testing.T) {
+	p, _ := kernel.LookupPreset("before-v6.17")
+	w, pl := kerneltest.NewFastWorld(nil)
+	w.NoTPMPartition = true
+	res, err := kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	assert.Nil(t, res.Chip)
+	log := res.FormatLog()
+	assert.Contains(t, log, "acpi MSFT0101:00: deferred probe pending: (reason unknown)")
+	require.Len(t, res.Deferred, 1)
+	assert.Nil(t, res.Deferred[0].Resolved)
+	assert.Equal(t, kernel.EPROBE_DEFER, res.Deferred[0].Result)
+}

@@ -27,13 +27,15 @@ type Kernel struct {
 	triggerCount   int
 	workQueued     bool
 	deferrals      []*DeferredProbe
+	// deferredTimeoutAt is when deferred_probe_timeout_work runs (0: never).
+	deferredTimeoutAt time.Duration
 
 	chips     []*TPMChip
 	panicked  bool
 	panicMsg  string
 	fault     error // a Go-level fault of the model (not a modelled outcome)
 	res       *Result
-	ffaCounts [2][256]int32 // FF-A calls by convention (SMC32, SMC64) and function number
+	ffaCounts [2][ffaMaxFuncNum]int32 // FF-A calls by convention (SMC32, SMC64) and function number
 
 	drv driverState // state of the modelled drivers (static variables in C)
 

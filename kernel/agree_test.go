@@ -1,0 +1,72 @@
+package kernel_test
+
+import (
+	"testing"
+
+	"github.com/ffatpm/ffatpm/kernel"
+	"github.com/ffatpm/ffatpm/kernel/kerneltest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type facts struct {
+	SawChip  bool
+	Chip     string
+	Deferred []string
+	Rets     []string
+	Panic    bool
+	Modules  []string
+}
+
+func factsOf(res *kernel.Result, ima *kerneltest.IMAProbe) facts {
+	f := facts{SawChip: ima.SawChip, Panic: res.Panic != "", Modules: res.Modules}
+	if res.Chip != nil {
+		f.Chip = res.Chip.At.Level.String() + "/" + res.Chip.At.Initcall
+	}
+	for _, d := range res.Deferred {
+		s := d.Device + " " + d.Result.String()
+		if d.Resolved != nil {
+			s += " " + d.Resolved.Initcall
+		}
+		f.Deferred = append(f.Deferred, s)
+	}
+	for _, ic := range res.Initcalls {
+		f.Rets = append(f.Rets, ic.Name+"="+ic.Ret.String())
+	}
+	return f
+}
+
+// TestFastWorldAgreesWithMachine checks that the model-only fast path
+// (FastWorld, Quiet) reaches the same facts as the real SPMC/CRB models for
+// every preset, both y/m choices of the three drivers and both late orders.
+func TestFastWorldAgreesWithMachine(t *testing.T) {
+	syms := []string{"ARM_FFA_TRANSPORT", "TCG_CRB", "TCG_ARM_CRB_FFA"}
+	n := 0
+	for _, p := range kernel.Presets() {
+		for mask := 0; mask < 8; mask++ {
+			for _, late := range [][]string{{"init_ima", "deferred_probe_initcall"}, {"deferred_probe_initcall", "init_ima"}} {
+				run := func(pl kernel.Platform, quiet bool) facts {
+					spec := p.Spec(pl)
+					spec.Quiet = quiet
+					for i, s := range syms {
+						if mask&(1<<i) != 0 {
+							spec.Config.Set(s, kernel.M)
+						}
+					}
+					spec.Order[kernel.LevelLate] = late
+					ima := &kerneltest.IMAProbe{}
+					spec.Initcalls = []kernel.Initcall{ima.Initcall(kernel.LevelLate)}
+					res, err := kernel.Boot(spec)
+					require.NoError(t, err)
+					return factsOf(res, ima)
+				}
+				_, real, err := kerneltest.NewMachine(nil)
+				require.NoError(t, err)
+				_, fast := kerneltest.NewFastWorld(nil)
+				assert.Equal(t, run(real, false), run(fast, true), "%s mask %03b late %v", p.Name, mask, late)
+				n++
+			}
+		}
+	}
+	t.Logf("%d configurations agree", n)
+}
