@@ -165,7 +165,15 @@ func printSummary(w io.Writer, r *bootReport, outDir string) {
 	} else {
 		fmt.Fprintf(w, "  boot_aggregate   none (IMA is not built)\n")
 	}
-	fmt.Fprintf(w, "  measurements     %d recorded, %d lost or unprotected\n", r.Measurements, len(r.LostMeasurements))
+	lost, unprotected := 0, 0
+	for _, l := range r.LostMeasurements {
+		if l.Status == "lost" {
+			lost++
+		} else {
+			unprotected++
+		}
+	}
+	fmt.Fprintf(w, "  measurements     %d in the list; %d lost before init_ima, %d listed without TPM protection\n", r.Measurements, lost, unprotected)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note             %s\n", n)
 	}

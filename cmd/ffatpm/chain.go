@@ -12,6 +12,7 @@ import (
 	"github.com/ffatpm/ffatpm/ima"
 	"github.com/ffatpm/ffatpm/ima/eventlog"
 	"github.com/ffatpm/ffatpm/ima/hashalg"
+	"github.com/ffatpm/ffatpm/ima/imakernel"
 	"github.com/ffatpm/ffatpm/kernel"
 	"github.com/google/go-tpm/tpm2/transport"
 )
@@ -70,7 +71,7 @@ func kernelSpec(sc *scenario) (kernel.Spec, error) {
 		known[ic.Name] = true
 	}
 	known["tpm_crb_ffa_driver_init"] = true // no initcall when built in with crb_ffa_register
-	for _, n := range imaInitcallNames {
+	for _, n := range imaInitcallNames() {
 		known[n] = true
 	}
 	order := kp.Order.Clone()
@@ -157,13 +158,9 @@ func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootRepo
 	}
 	defer plat.Close()
 
-	// Firmware: measured boot into PCR 0..7 and the TCG event log. It runs
+	// Firmware: measured boot into PCR 0..9 and the TCG event log. It runs
 	// before the kernel, in the secure world's view of the TPM.
-	fwRoT, err := ima.NewTPM(plat.Engine)
-	if err != nil {
-		return nil, fmt.Errorf("firmware: %w", err)
-	}
-	elog, err := eventlog.Measure(fwRoT, eventlog.DefaultComponents(eventlog.Images{}), 0)
+	elog, err := imakernel.MeasureFirmware(plat.Engine, eventlog.Images{})
 	if err != nil {
 		return nil, fmt.Errorf("firmware: %w", err)
 	}
@@ -179,38 +176,37 @@ func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootRepo
 		Mem:         plat.NS(),
 		RxTxBase:    rxtxBase,
 	}
-	ib := newIMABoot(spec.Config, sc, files)
-	spec.Initcalls = ib.initcalls()
-	spec.Hooks.Measure = ib.measure
+	spec.Measurements = bootMeasurements()
+	spec.UserspaceExecs = userspaceExecs(files)
 	spec.Trace = opt.trace
 	spec.Quiet = opt.quiet
+	x := imakernel.New(imakernel.Options{
+		RFCLateRetry: sc.IMALateRetry != nil && *sc.IMALateRetry,
+		RoT:          sc.RoT,
+		Files:        files,
+	})
+	x.Install(&spec) // after spec.Config is final: it reads IMA_INIT_LATE_SYNC
 
 	res, err := kernel.Boot(spec)
 	if err != nil {
 		return nil, fmt.Errorf("kernel model: %w", err)
 	}
-	if ib.err != nil {
-		return nil, fmt.Errorf("ima: %w", ib.err)
+	if x.State() != nil {
+		measureUserFiles(x, files)
 	}
-	// After boot: user space opens the files IMA's policy measures.
-	if ib.m != nil {
-		for _, f := range files {
-			ib.record(f, "after boot "+f.Path, "user")
-			if ib.err != nil {
-				return nil, fmt.Errorf("ima: %w", ib.err)
-			}
-		}
+	if err := x.Err(); err != nil {
+		return nil, fmt.Errorf("ima: %w", err)
 	}
 	rep := &bootReport{Preset: sc.Preset, Scenario: sc, RoT: sc.RoT, Notes: res.Notes}
 	if rep.Preset == "" {
 		rep.Preset = "custom"
 	}
 	fillKernelFacts(rep, res, opt.quiet)
-	fillIMAFacts(rep, ib, spec.Config)
+	fillIMAFacts(rep, x, spec.Config)
 	if opt.quiet {
 		return rep, nil
 	}
-	art, err := renderArtifacts(ib, plat, elog, tpm2)
+	art, err := renderArtifacts(x.State(), plat, elog, tpm2)
 	if err != nil {
 		return nil, err
 	}
@@ -248,13 +244,17 @@ func fillKernelFacts(rep *bootReport, res *kernel.Result, quiet bool) {
 	}
 }
 
-func fillIMAFacts(rep *bootReport, ib *imaBoot, cfg *kernel.Config) {
-	rep.LostMeasurements = ib.lost
-	if rep.LostMeasurements == nil {
-		rep.LostMeasurements = []lostInfo{}
+func fillIMAFacts(rep *bootReport, x *imakernel.IMA, cfg *kernel.Config) {
+	rep.LostMeasurements = []lostInfo{}
+	for _, p := range x.Points() {
+		if p.Status == imakernel.Lost || p.Status == imakernel.Unprotected {
+			rep.LostMeasurements = append(rep.LostMeasurements, lostInfo{Status: p.Status.String(), Event: p.Func + " " + p.Path, At: pointString(p.At), Reason: p.Reason})
+		}
 	}
+	m := x.State()
+	at, done := x.Initialized()
 	switch {
-	case ib.m == nil:
+	case m == nil:
 		rep.Verdict = "bypass"
 		if !cfg.Builtin("IMA") {
 			rep.Notes = append(rep.Notes, "IMA is not built in: nothing is measured")
@@ -262,38 +262,38 @@ func fillIMAFacts(rep *bootReport, ib *imaBoot, cfg *kernel.Config) {
 			rep.Notes = append(rep.Notes, "init_ima did not complete")
 		}
 		return
-	case !ib.sawChip:
+	case !x.SawChip():
 		rep.Verdict = "bypass"
-	case ib.at != nil && ib.at.Level == kernel.LevelLateSync:
+	case done && at.Level == kernel.LevelLateSync:
 		rep.Verdict = "late"
 	default:
 		rep.Verdict = "tpm"
 	}
-	rep.Measurements = ib.m.List().Len()
-	agg := &aggregateInfo{Name: ib.aggName}
-	ents := ib.m.List().Entries()
-	if len(ents) > 0 {
-		e := &ents[0]
-		agg.SHA1, agg.SHA256 = aggregateDigests(ib, e)
-	}
+	rep.Measurements = m.List().Len()
+	agg := &aggregateInfo{Name: x.AggregateName()}
+	agg.SHA1, agg.SHA256 = aggregateDigests(m)
 	rep.BootAggregate = agg
 }
 
-// aggregateDigests returns the boot_aggregate entry's file digest (the
-// d-ng field) per bank, as the ascii list shows it: the aggregate itself,
-// or zeros in TPM-bypass.
-func aggregateDigests(ib *imaBoot, e *ima.Entry) (sha1, sha256 string) {
+// aggregateDigests returns boot_aggregate per bank as Linux computes it
+// (SHA-1 over PCR 0..7, SHA-256 over PCR 0..9), or zeros in TPM-bypass,
+// as the list records it.
+func aggregateDigests(m *ima.IMA) (sha1, sha256 string) {
 	zero1, zero256 := strings.Repeat("0", 40), strings.Repeat("0", 64)
-	if ib.m.Bypass() {
+	if m.Bypass() {
 		return zero1, zero256
 	}
-	rot := ib.m.RootOfTrust()
+	rot := m.RootOfTrust()
 	s1, s256 := zero1, zero256
-	if d, err := ima.BootAggregate(rot, hashalg.SHA1); err == nil && hasBank(rot, hashalg.SHA1) {
-		s1 = hex.EncodeToString(d)
+	if hasBank(rot, hashalg.SHA1) {
+		if d, err := ima.BootAggregate(rot, hashalg.SHA1); err == nil {
+			s1 = hex.EncodeToString(d)
+		}
 	}
-	if d, err := ima.BootAggregate(rot, hashalg.SHA256); err == nil && hasBank(rot, hashalg.SHA256) {
-		s256 = hex.EncodeToString(d)
+	if hasBank(rot, hashalg.SHA256) {
+		if d, err := ima.BootAggregate(rot, hashalg.SHA256); err == nil {
+			s256 = hex.EncodeToString(d)
+		}
 	}
 	return s1, s256
 }
@@ -322,10 +322,10 @@ func timeString(ns int64) string {
 // renderArtifacts renders the files of --out: the measurement lists, the
 // firmware event log, the ACPI table and the PCR values, read back from
 // the TPM after boot.
-func renderArtifacts(ib *imaBoot, plat *platform.Platform, elog *eventlog.Log, tpm2 []byte) (*artifacts, error) {
+func renderArtifacts(m *ima.IMA, plat *platform.Platform, elog *eventlog.Log, tpm2 []byte) (*artifacts, error) {
 	a := &artifacts{eventLog: elog.Marshal(), acpiTPM2: tpm2, pcrs: map[string][][]byte{}}
-	if ib.m != nil {
-		files, err := ib.m.List().ExportFiles(true)
+	if m != nil {
+		files, err := m.List().ExportFiles(true)
 		if err != nil {
 			return nil, err
 		}
@@ -383,4 +383,11 @@ func traceGroup(k kernel.EventKind) string {
 		return "boot"
 	}
 	return "driver"
+}
+
+func pointString(p kernel.Point) string {
+	if p.Initcall == "" {
+		return p.Level.String()
+	}
+	return fmt.Sprintf("%s %s", p.Level, p.Initcall)
 }

@@ -55,6 +55,7 @@ type deferral struct {
 // lostInfo is a measurement event that happened before IMA could record it
 // in the TPM: lost (before init_ima) or recorded without TPM protection.
 type lostInfo struct {
+	Status string `json:"status"` // "lost" (before init_ima) or "unprotected" (TPM-bypass)
 	Event  string `json:"event"`
 	At     string `json:"at"`
 	Reason string `json:"reason"`
