@@ -61,6 +61,7 @@ type IMA struct {
 	pcr  int
 	log  Logger
 
+	extendMu     sync.Mutex // held across list append and extend
 	mu           sync.Mutex
 	extendErrors int
 }
@@ -167,12 +168,15 @@ func (m *IMA) store(ev Event, tmpl Template, pcr int) (bool, error) {
 			e.Digests[i] = TemplateDigest(tmpl.Name, fields, a)
 		}
 	}
+	if m.rot == nil {
+		return m.list.Append(e, ev.Violation)
+	}
+	// ima_extend_list_mutex: the list order must be the extend order.
+	m.extendMu.Lock()
+	defer m.extendMu.Unlock()
 	added, err := m.list.Append(e, ev.Violation)
 	if err != nil || !added {
 		return added, err
-	}
-	if m.rot == nil {
-		return true, nil
 	}
 	banks := m.rot.Banks()
 	ds := make([]hashalg.Digest, len(banks))

@@ -3,6 +3,8 @@ package ima_test
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -355,4 +357,129 @@ func FuzzParsePCRFile(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, p, q)
 	})
+}
+
+// Concurrent measurements: the list order is the extend order, so the list
+// still replays to the PCR (ima_extend_list_mutex).
+func TestConcurrentMeasureReplays(t *testing.T) {
+	soft := imatest.NewSoftTPM(hashalg.SHA1, hashalg.SHA256)
+	m, err := ima.Init(ima.Config{}, soft, ima.BootAggregateName, nil)
+	require.NoError(t, err)
+	done := make(chan error)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				_, err = m.MeasureData("/f", []byte{byte(g), byte(i)}, nil, ima.TemplateIMANG, 10)
+			}
+			done <- err
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		require.NoError(t, <-done)
+	}
+	assert.Equal(t, 401, m.List().Len())
+	var bin bytes.Buffer
+	require.NoError(t, m.List().WriteBinary(&bin, hashalg.SHA256))
+	recs, err := ima.ParseBinary(bin.Bytes(), 32)
+	require.NoError(t, err)
+	got, err := ima.ReplayList(recs, hashalg.SHA256, hashalg.SHA256)
+	require.NoError(t, err)
+	v, _ := soft.Read(10, hashalg.SHA256)
+	assert.Equal(t, v, got[10])
+}
+
+// Each template's binary and ASCII exports parse back to the same records.
+func TestExportParseRoundTrip(t *testing.T) {
+	for _, tmpl := range []string{ima.TemplateIMA, ima.TemplateIMANG, ima.TemplateSig} {
+		t.Run(tmpl, func(t *testing.T) {
+			soft := imatest.NewSoftTPM(hashalg.SHA1, hashalg.SHA256)
+			m, err := ima.Init(ima.Config{Template: tmpl, Policy: policy.TCB()}, soft, ima.BootAggregateName, nil)
+			require.NoError(t, err)
+			for _, f := range ima.EmbeddedFiles() {
+				f.Sig = []byte{0x03, 0x02, byte(len(f.Path))}
+				_, err := m.Measure(f)
+				require.NoError(t, err)
+			}
+			require.NoError(t, m.Violation("/tmp/x y"))
+			for _, alg := range m.List().Algs() {
+				var bin, asc bytes.Buffer
+				require.NoError(t, m.List().WriteBinary(&bin, alg))
+				require.NoError(t, m.List().WriteASCII(&asc, alg))
+				rb, err := ima.ParseBinary(bin.Bytes(), alg.Size())
+				require.NoError(t, err)
+				ra, err := ima.ParseASCII(asc.Bytes())
+				require.NoError(t, err)
+				require.Equal(t, m.List().Len(), len(rb))
+				assert.Equal(t, rb, ra, "%v", alg)
+				for i, e := range m.List().Entries() {
+					assert.Equal(t, e.Fields, rb[i].Fields)
+					assert.Equal(t, e.Digest(m.List(), alg), rb[i].TemplateDigest)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib/modules"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "init"), []byte("#!/bin/sh\n"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bin/sh"), []byte("sh"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lib/modules/x.ko"), []byte("ko"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644))
+	require.NoError(t, os.Symlink("a.txt", filepath.Join(dir, "link")))
+	fs, err := ima.LoadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.Path)
+	}
+	assert.Equal(t, []string{"/init", "/a.txt", "/bin/sh", "/lib/modules/x.ko"}, names)
+	assert.Equal(t, policy.BprmCheck, fs[0].Req.Func)
+	assert.Equal(t, policy.FileCheck, fs[1].Req.Func)
+	assert.Equal(t, policy.ModuleCheck, fs[3].Req.Func)
+	assert.NotZero(t, fs[0].Req.FSMagic)
+	_, err = ima.LoadDir(filepath.Join(dir, "a.txt"))
+	assert.ErrorContains(t, err, "is not a directory")
+	_, err = ima.LoadDir(filepath.Join(dir, "missing"))
+	assert.ErrorContains(t, err, "missing")
+}
+
+func TestEmbeddedFiles(t *testing.T) {
+	fs := ima.EmbeddedFiles()
+	require.NotEmpty(t, fs)
+	assert.Equal(t, "/init", fs[0].Path)
+	var tcb int
+	for _, f := range fs {
+		assert.Equal(t, policy.RamfsMagic, f.Req.FSMagic)
+		if policy.TCB().Match(f.Req).Measure {
+			tcb++
+		}
+	}
+	assert.Equal(t, len(fs), tcb, "the tcb policy measures every embedded file")
+}
+
+func TestVerifyReportsViolations(t *testing.T) {
+	soft := imatest.NewSoftTPM(hashalg.SHA1, hashalg.SHA256)
+	m, err := ima.Init(ima.Config{}, soft, ima.BootAggregateName, nil)
+	require.NoError(t, err)
+	require.NoError(t, m.Violation("/etc/shadow"))
+	var bin bytes.Buffer
+	require.NoError(t, m.List().WriteBinary(&bin, hashalg.SHA1))
+	recs, err := ima.ParseBinary(bin.Bytes(), 20)
+	require.NoError(t, err)
+	all, _ := ima.ReadAll(soft, 24)
+	pcrs := map[hashalg.Alg]ima.PCRValues{}
+	for a, vals := range all {
+		pcrs[a] = ima.PCRValues{}
+		for i, v := range vals {
+			pcrs[a][i] = v
+		}
+	}
+	rep := ima.Verify(ima.Evidence{Lists: map[hashalg.Alg][]ima.Record{hashalg.SHA1: recs}, PCRs: pcrs})
+	assert.True(t, rep.OK(), rep.String())
+	assert.Equal(t, 1, rep.Violations)
+	assert.Contains(t, rep.String(), "ok   violations: 1 records are integrity violations (zero digest, extended as ff..ff): 1:/etc/shadow")
 }

@@ -181,7 +181,10 @@ func ParseBinary(data []byte, digestSize int) ([]Record, error) {
 			if fl < 0 || fl > len(td)-p {
 				return fail("template field %d: length %d exceeds the %d bytes left", len(r.Fields), fl, len(td)-p)
 			}
-			f := Field{Data: td[p : p+fl : p+fl]}
+			f := Field{}
+			if fl > 0 { // an empty field is nil, as built
+				f.Data = td[p : p+fl : p+fl]
+			}
 			if len(r.Fields) < len(ids) {
 				f.ID = ids[len(r.Fields)]
 			}
@@ -236,6 +239,9 @@ func ParseASCII(data []byte) ([]Record, error) {
 				d, err = hex.DecodeString(v)
 				if err != nil {
 					return fail("field %s %q is not hex", id, v)
+				}
+				if len(d) == 0 {
+					d = nil
 				}
 			case FieldDNG:
 				algo, hx, found := strings.Cut(v, ":")

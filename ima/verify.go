@@ -28,6 +28,8 @@ type Report struct {
 	Late bool
 	// Entries is the number of list records replayed.
 	Entries int
+	// Violations counts records with a zero template digest.
+	Violations int
 }
 
 // OK reports whether every check passed.
@@ -200,6 +202,19 @@ func Verify(ev Evidence) *Report {
 				rep.add(name, false, "replaying %d records (%s list) gives %x, the TPM has %x", len(ev.Lists[la]), la, replayed[p], got)
 			}
 		}
+	}
+
+	// Violations are not failures by themselves, but a verifier's policy
+	// wants to know (keylime counts them): list them.
+	var viol []string
+	for i := range recs {
+		if recs[i].Violation() {
+			viol = append(viol, fmt.Sprintf("%d:%s", i, recs[i].Name()))
+		}
+	}
+	if len(viol) > 0 {
+		rep.Violations = len(viol)
+		rep.add("violations", true, "%d records are integrity violations (zero digest, extended as ff..ff): %s", len(viol), strings.Join(viol, ", "))
 	}
 
 	// 3. boot_aggregate.
