@@ -82,7 +82,7 @@ func crbACPIAdd(k *Kernel, dev *Device) error {
 	}
 	if err != nil {
 		k.devPrintf(dev, fwBug+"failed to get TPM2 ACPI table")
-		k.event(Event{Kind: EvProbeReturn, Device: dev.Name, Detail: err.Error(), Err: EINVAL})
+		k.res.Notes = append(k.res.Notes, err.Error())
 		return EINVAL
 	}
 	if t.StartMethod == TPM2StartMMIO {
