@@ -22,13 +22,16 @@ type KnownInitcall struct {
 
 // knownInitcalls lists the initcalls the model knows, at the levels of a
 // kernel without the 2025-2026 fixes (the fixes are patch switches). The
-// object names come from the Makefiles: drivers/char/tpm/Makefile
+// object names come from the Makefiles: drivers/acpi/Makefile (acpi.o holds
+// bus.o), drivers/char/tpm/Makefile
 // (tpm.o, tpm_crb.o, tpm_crb_ffa.o), drivers/firmware/arm_ffa/Makefile
 // (ffa-core.o = bus.o, ffa-module.o = driver.o + smccc.o; before the split
 // a single ffa-module.o held both), security/integrity/ima/Makefile (ima.o)
 // and drivers/base/Makefile (dd.o). The module names match the
 // __initcall__kmod_<modname> symbols of a real arm64 6.12 vmlinux.
 var knownInitcalls = []KnownInitcall{
+	{Fn: "acpi_init", Object: "drivers/acpi/acpi.o", Module: "acpi", Symbol: "ACPI", Level: "4",
+		Source: "drivers/acpi/bus.c subsys_initcall"},
 	{Fn: "arm_ffa_bus_init", Object: "drivers/firmware/arm_ffa/ffa-core.o", Module: "ffa_core", Symbol: "ARM_FFA_TRANSPORT", Level: "4",
 		Source: "drivers/firmware/arm_ffa/bus.c subsys_initcall", ModList: "kernel/drivers/firmware/arm_ffa/ffa-core.ko"},
 	{Fn: "tpm_init", Object: "drivers/char/tpm/tpm.o", Module: "tpm", Symbol: "TCG_TPM", Level: "4",

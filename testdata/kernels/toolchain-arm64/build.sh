@@ -6,7 +6,8 @@
 # .initcall<level>.init holding ".long fn - ."), and vmlinux.lds merges the
 # sections into .init.data between the boundary symbols as INIT_CALLS in
 # include/asm-generic/vmlinux.lds.h does. The objects are linked in Kbuild
-# order (security/ before drivers/; char/ before base/ before firmware/).
+# order (security/ before drivers/; acpi/ before char/ before base/ before
+# firmware/).
 # Needs binutils-aarch64-linux-gnu (Debian). Run from this directory.
 set -eu
 AS=${AS:-aarch64-linux-gnu-as}
@@ -35,6 +36,7 @@ ASM
 objs=""
 obj init_main    main        11 1540 kernel_init_early early
 obj ima          ima         818 1274 init_ima 7
+obj acpi         acpi        860 1571 acpi_init 4
 obj tpm          tpm         804 507 tpm_init 4
 obj tpm_crb      tpm_crb     721 854 crb_acpi_driver_init 6
 obj tpm_crb_ffa  tpm_crb_ffa 730 402 tpm_crb_ffa_driver_init 6
