@@ -20,7 +20,7 @@ func TestRealVmlinux(t *testing.T) {
 	for _, w := range tab.Warnings {
 		t.Log(w)
 	}
-	for _, fn := range []string{"tpm_init", "crb_acpi_driver_init", "tpm_crb_ffa_driver_init", "ffa_init", "init_ima", "deferred_probe_initcall"} {
+	for _, fn := range []string{"acpi_init", "tpm_init", "crb_acpi_driver_init", "tpm_crb_ffa_driver_init", "ffa_init", "init_ima", "deferred_probe_initcall"} {
 		e, i, ok := tab.Find(fn)
 		t.Logf("%-26s found=%v #%d level=%s module=%s pos=%s", fn, ok, i, e.Level, e.Module, e.Pos)
 	}
