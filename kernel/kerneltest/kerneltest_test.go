@@ -1,0 +1,66 @@
+package kerneltest
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/ffatpm/ffatpm/ffa"
+	"github.com/ffatpm/ffatpm/kernel"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func rc(b []byte) uint32 { return binary.BigEndian.Uint32(b[6:]) }
+
+func TestFakeTPMStartupSequence(t *testing.T) {
+	f := &FakeTPM{}
+	selftest := []byte{0x80, 0x01, 0, 0, 0, 11, 0, 0, 0x01, 0x43, 0}
+	startup := []byte{0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, 0, 0}
+	r, err := f.Send(selftest)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(rcInitialize), rc(r), "TPM_RC_INITIALIZE before Startup")
+	r, _ = f.Send(startup)
+	assert.Equal(t, uint32(rcSuccess), rc(r))
+	r, _ = f.Send(selftest)
+	assert.Equal(t, uint32(rcSuccess), rc(r))
+	r, _ = f.Send(startup)
+	assert.Equal(t, uint32(rcInitialize), rc(r), "a second Startup fails")
+	f.Reset()
+	r, _ = f.Send(selftest)
+	assert.Equal(t, uint32(rcInitialize), rc(r))
+	r, _ = f.Send([]byte{1, 2})
+	assert.NotEqual(t, uint32(rcSuccess), rc(r))
+	assert.Equal(t, 3, f.Commands[0x143])
+}
+
+func TestFastWorldServiceErrors(t *testing.T) {
+	w, _ := NewFastWorld(nil)
+	call := func(fn, a0, a1 uint64) uint64 {
+		out := w.Call(ffa.DirectReq2{Src: 0, Dst: 0x8001, UUID: kernel.TPMServiceUUID(), Args: [14]uint64{fn, a0, a1}}.Encode())
+		r, err := ffa.DecodeDirectResp2(out)
+		require.NoError(t, err)
+		return r.Args[0]
+	}
+	assert.Equal(t, uint64(0x05000002), call(0x0f000001, 0, 0), "GET_INTERFACE_VERSION")
+	assert.Equal(t, uint64(0x8e000005), call(0x0f000201, 0, 7), "locality 7: INVARG")
+	assert.Equal(t, uint64(0x8e000006), call(0x0f000201, 1, 0), "nothing requested: INV_CRB_CTRL_DATA")
+	assert.Equal(t, uint64(0x8e000005), call(0x0f000201, 0, 0), "command at an inactive locality: INVARG")
+	assert.Equal(t, uint64(0x8e000001), call(0x0f000999, 0, 0), "unknown function: NOFUNC")
+	// Wrong receiver.
+	out := w.Call(ffa.DirectReq2{Src: 0, Dst: 0x8002}.Encode())
+	assert.Error(t, out.Err())
+	_, err := w.Read(0x1000, 4)
+	assert.Error(t, err)
+	assert.False(t, w.Mapped(0x1000, 4))
+	assert.True(t, w.Mapped(FastCRBBase, 0x80))
+}
+
+func TestBuildTPM2Parses(t *testing.T) {
+	tb, sumOK, err := kernel.ParseTPM2Table(BuildTPM2(FastCRBBase+0x40, 0x8001))
+	require.NoError(t, err)
+	assert.True(t, sumOK)
+	assert.Equal(t, uint32(15), tb.StartMethod)
+	assert.True(t, tb.HasFFAParams)
+	assert.Equal(t, uint16(0x8001), tb.FFAPartitionID)
+	assert.Equal(t, uint64(FastCRBBase+0x40), tb.ControlAddress)
+}
