@@ -343,7 +343,7 @@ func (p *Partition) start(caller ffa.ID, args []uint64) (crb.Status, [3]uint64, 
 	case crb.LocRelease, crb.LocWithdraw:
 		p.hasReq &^= 1 << n
 	}
-	return st, res, note("%s --%s--> %s (%s)", tr.From, tr.Event, tr.To, tr.Effect)
+	return st, res, detail{kind: 2, loc: tr}
 }
 
 // owner returns the endpoint holding active locality n.
