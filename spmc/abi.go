@@ -441,6 +441,11 @@ func (s *SPMC) deliverReq(c Call, req ffa.DirectReq) ffa.Frame {
 	if st != 0 {
 		return ffa.ErrorFrame(st)
 	}
+	if p.FrameHandler != nil {
+		out := runFrames(p, c, req.Encode(), req.Src)
+		s.leave(p)
+		return out
+	}
 	resp, err := runReq(p, c, req)
 	s.leave(p)
 	if err != nil {
@@ -458,6 +463,11 @@ func (s *SPMC) deliverReq2(c Call, req ffa.DirectReq2) ffa.Frame {
 	if !req.UUID.IsNil() && !p.hasUUID(req.UUID) {
 		s.leave(p)
 		return ffa.ErrorFrame(ffa.ErrInvalidParameters)
+	}
+	if p.FrameHandler != nil {
+		out := runFrames(p, c, req.Encode(), req.Src)
+		s.leave(p)
+		return out
 	}
 	resp, err := runReq2(p, c, req)
 	s.leave(p)
@@ -485,4 +495,82 @@ func runReq2(p *partState, c Call, req ffa.DirectReq2) (resp ffa.DirectResp2, er
 		}
 	}()
 	return p.Handler.DirectReq2(c, req)
+}
+
+// runFrames drives a FrameHandler for one request and returns what the
+// requester receives.
+func runFrames(p *partState, c Call, req ffa.Frame, requester ffa.ID) ffa.Frame {
+	in := req
+	for range MaxResponseAttempts {
+		out, ok := callFrame(p, c, in)
+		if !ok {
+			return ffa.ErrorFrame(ffa.ErrAborted)
+		}
+		st := checkResponse(req, out, p.ID, requester)
+		if st == 0 {
+			// re-encode: only the registers the response defines go back
+			if out.Func() == ffa.FuncMsgSendDirectResp2 {
+				r, _ := ffa.DecodeDirectResp2(out)
+				return r.Encode()
+			}
+			r, _ := ffa.DecodeDirectResp(out)
+			return r.Encode()
+		}
+		if st == errPassThrough {
+			return ffa.ErrorFrame(ffa.Status(int32(out.W(2))))
+		}
+		in = ffa.ErrorFrame(st)
+	}
+	return ffa.ErrorFrame(ffa.ErrAborted)
+}
+
+func callFrame(p *partState, c Call, in ffa.Frame) (out ffa.Frame, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return p.FrameHandler.DirectFrame(c, in), true
+}
+
+// errPassThrough marks an FFA_ERROR from the partition that goes to the
+// requester unchanged.
+const errPassThrough ffa.Status = 1
+
+// checkResponse validates the ABI a partition invoked in answer to req.
+func checkResponse(req, out ffa.Frame, self, requester ffa.ID) ffa.Status {
+	var want ffa.FuncID
+	switch req.Func() {
+	case ffa.FuncMsgSendDirectReq:
+		want = ffa.FuncMsgSendDirectResp
+	case ffa.FuncMsgSendDirectReq64:
+		want = ffa.FuncMsgSendDirectResp64
+	default:
+		want = ffa.FuncMsgSendDirectResp2
+	}
+	switch out.Func() {
+	case ffa.FuncError:
+		if ffa.Status(int32(out.W(2))).Known() {
+			return errPassThrough
+		}
+		return ffa.ErrInvalidParameters
+	case ffa.FuncMsgSendDirectResp, ffa.FuncMsgSendDirectResp64, ffa.FuncMsgSendDirectResp2:
+	default:
+		return ffa.ErrNotSupported
+	}
+	if out.Func() != want {
+		return ffa.ErrDenied
+	}
+	src, dst := ffa.UnpackIDs(out.W(1))
+	if src != self || dst != requester {
+		return ffa.ErrInvalidParameters
+	}
+	if want == ffa.FuncMsgSendDirectResp2 {
+		if out[1]>>32 != 0 || out[2] != 0 || out[3] != 0 {
+			return ffa.ErrInvalidParameters
+		}
+	} else if out.W(2) != 0 {
+		return ffa.ErrInvalidParameters
+	}
+	return 0
 }

@@ -329,3 +329,99 @@ func TestDirectReqUpperBits(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(5), r.Args[0])
 }
+
+type frameFunc func(spmc.Call, ffa.Frame) ffa.Frame
+
+func (f frameFunc) DirectFrame(c spmc.Call, in ffa.Frame) ffa.Frame { return f(c, in) }
+
+// Register-level partitions: what the SPMC does with each kind of answer.
+func TestFrameHandler(t *testing.T) {
+	const me = ffa.ID(0x8007)
+	cases := []struct {
+		name string
+		h    func(calls *[]ffa.Frame) frameFunc
+		req  ffa.Frame
+		want func(t *testing.T, out ffa.Frame, calls []ffa.Frame)
+	}{
+		{"never-valid-aborts", func(calls *[]ffa.Frame) frameFunc {
+			return func(_ spmc.Call, in ffa.Frame) ffa.Frame {
+				*calls = append(*calls, in)
+				return ffa.DirectResp2{Src: me}.Encode()
+			}
+		}, ffa.DirectReq{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, calls []ffa.Frame) {
+			assert.Equal(t, ffa.ErrAborted, out.Err())
+			require.Len(t, calls, spmc.MaxResponseAttempts)
+			assert.Equal(t, ffa.ErrDenied, calls[1].Err())
+		}},
+		{"error-passes-through", func(*[]ffa.Frame) frameFunc {
+			return func(spmc.Call, ffa.Frame) ffa.Frame { return ffa.ErrorFrame(ffa.ErrRetry) }
+		}, ffa.DirectReq{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, _ []ffa.Frame) {
+			assert.Equal(t, ffa.ErrRetry, out.Err())
+		}},
+		{"unknown-error-code-refused", func(calls *[]ffa.Frame) frameFunc {
+			return func(_ spmc.Call, in ffa.Frame) ffa.Frame {
+				*calls = append(*calls, in)
+				if in.Func() == ffa.FuncError {
+					return ffa.DirectResp{Src: me, Args: [5]uint64{uint64(in.W(2))}}.Encode()
+				}
+				return ffa.Frame{uint64(ffa.FuncError), 0, 77}
+			}
+		}, ffa.DirectReq{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, _ []ffa.Frame) {
+			r, err := ffa.DecodeDirectResp(out)
+			require.NoError(t, err)
+			assert.Equal(t, uint64(uint32(0xFFFFFFFE)), r.Args[0])
+		}},
+		{"other-abi-not-supported", func(*[]ffa.Frame) frameFunc {
+			return func(_ spmc.Call, in ffa.Frame) ffa.Frame {
+				if in.Func() == ffa.FuncError {
+					return ffa.DirectResp2{Src: me, Args: [14]uint64{uint64(in.W(2))}}.Encode()
+				}
+				return ffa.Frame{uint64(ffa.FuncIDGet)}
+			}
+		}, ffa.DirectReq2{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, _ []ffa.Frame) {
+			r, err := ffa.DecodeDirectResp2(out)
+			require.NoError(t, err)
+			assert.Equal(t, uint64(0xFFFFFFFF), r.Args[0])
+		}},
+		{"resp2-mbz", func(*[]ffa.Frame) frameFunc {
+			return func(_ spmc.Call, in ffa.Frame) ffa.Frame {
+				if in.Func() == ffa.FuncError {
+					return ffa.DirectResp2{Src: me, Args: [14]uint64{uint64(in.W(2))}}.Encode()
+				}
+				f := ffa.DirectResp2{Src: me}.Encode()
+				f[3] = 1
+				return f
+			}
+		}, ffa.DirectReq2{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, _ []ffa.Frame) {
+			r, err := ffa.DecodeDirectResp2(out)
+			require.NoError(t, err)
+			assert.Equal(t, uint64(0xFFFFFFFE), r.Args[0])
+		}},
+		{"panic-aborts", func(*[]ffa.Frame) frameFunc {
+			return func(spmc.Call, ffa.Frame) ffa.Frame { panic("sp crashed") }
+		}, ffa.DirectReq{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, _ []ffa.Frame) {
+			assert.Equal(t, ffa.ErrAborted, out.Err())
+		}},
+		{"32-bit-response-cleaned", func(*[]ffa.Frame) frameFunc {
+			return func(spmc.Call, ffa.Frame) ffa.Frame {
+				f := ffa.DirectResp{Src: me, Args: [5]uint64{1}}.Encode()
+				f[3] |= 1 << 40 // junk in the upper half is not passed on
+				return f
+			}
+		}, ffa.DirectReq{Dst: me}.Encode(), func(t *testing.T, out ffa.Frame, _ []ffa.Frame) {
+			assert.Equal(t, uint64(1), out[3])
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var calls []ffa.Frame
+			s := newSPMC(t, func(cfg *spmc.Config) {
+				cfg.Partitions = append(cfg.Partitions, spmc.Partition{Name: "raw", ID: me, FrameHandler: c.h(&calls),
+					Properties: ffa.PropDirectReqRecv | ffa.PropDirectReq2Recv})
+			})
+			nw := s.NormalWorld()
+			nw.Call(ffa.VersionReq{Version: ffa.Version1_2}.Encode())
+			c.want(t, nw.Call(c.req), calls)
+		})
+	}
+}

@@ -52,7 +52,35 @@ type Partition struct {
 	Properties   ffa.PartitionProperties
 	ExecContexts uint16 // requests in flight at once; more get BUSY (0 means 1)
 	Handler      Handler
+	// FrameHandler, when set, is used instead of Handler: the partition
+	// answers with the raw frame of the ABI it invokes, and the SPMC checks
+	// it as it checks a real partition's FFA_MSG_SEND_DIRECT_RESP(2) (see
+	// FrameHandler).
+	FrameHandler FrameHandler
 }
+
+// FrameHandler is a partition modelled at the register level. For each
+// direct request it receives the request frame and returns the frame of
+// the ABI it invokes next, normally the matching direct response. When that
+// invocation is invalid the SPMC does not deliver it: it calls the handler
+// again with the FFA_ERROR the partition's SVC would return, as a real
+// partition resumes after a failed call, up to MaxResponseAttempts times;
+// after that the requester gets ABORTED. The rules (DEN0077 direct
+// messaging):
+//   - answering REQ with RESP2, REQ2 with RESP, or a 32-bit request with a
+//     64-bit response (or the reverse) -> DENIED;
+//   - a response whose sender is not the partition or whose receiver is not
+//     the requester, nonzero flags, or nonzero x2/x3 in RESP2 ->
+//     INVALID_PARAMETERS;
+//   - any other ABI during a request -> NOT_SUPPORTED;
+//   - FFA_ERROR with a defined status is passed to the requester.
+type FrameHandler interface {
+	DirectFrame(c Call, in ffa.Frame) ffa.Frame
+}
+
+// MaxResponseAttempts bounds how often a FrameHandler may answer a request
+// invalidly before the SPMC aborts the request.
+const MaxResponseAttempts = 4
 
 // Info returns the partition's descriptors as PARTITION_INFO_GET reports
 // them to a v1.1+ caller: one per UUID (one with the Nil UUID if it has
@@ -228,7 +256,7 @@ func (s *SPMC) AddPartition(p Partition) error {
 		return fmt.Errorf("spmc: partition %q ID %v is reserved for the SPMC/SPMD", p.Name, p.ID)
 	}
 	if p.Properties.Has(ffa.PropDirectReqRecv) || p.Properties.Has(ffa.PropDirectReq2Recv) {
-		if p.Handler == nil {
+		if p.Handler == nil && p.FrameHandler == nil {
 			return fmt.Errorf("spmc: partition %q receives direct requests but has no Handler", p.Name)
 		}
 	}

@@ -43,6 +43,9 @@ type Fixture struct {
 	NoDirect Ref // receives no direct requests
 	RelayA   Ref // relay partitions (RelayHandler): receive REQ, send REQ
 	RelayB   Ref
+	// Responder (ResponderHandler) answers REQ invalidly on purpose to
+	// check the SPMC's rules for partition responses; zero ID: skipped.
+	Responder Ref
 	// Partitions is the number of descriptors PARTITION_INFO_GET returns
 	// for the Nil UUID to a v1.2 caller.
 	Partitions int
@@ -94,6 +97,58 @@ func (RelayHandler) DirectReq2(spmc.Call, ffa.DirectReq2) (ffa.DirectResp2, erro
 	return ffa.DirectResp2{}, ffa.ErrNotSupported
 }
 
+// Responder modes (args[0] of a 32-bit REQ to the Responder partition).
+// In every mode but ResponderOK the partition first answers invalidly as
+// described, then answers correctly with args[0] = the status word its
+// invalid answer got back (0 if none) and args[1] = the mode.
+const (
+	ResponderOK          = 0 // answer correctly at once
+	ResponderWrongFamily = 1 // answer REQ with RESP2
+	ResponderSpoofSender = 2 // response sender is another partition
+	ResponderWrongDest   = 3 // response receiver is not the requester
+	ResponderFlags       = 4 // response with nonzero w2 flags
+	ResponderWrongWidth  = 5 // answer REQ_32 with RESP_64
+	ResponderNeverValid  = 6 // never answers validly
+)
+
+// ResponderHandler implements the Responder behaviour as a
+// spmc.FrameHandler.
+type ResponderHandler struct{ ID ffa.ID }
+
+// DirectFrame answers per mode; an FFA_ERROR input is the status the
+// previous, invalid answer got.
+func (h ResponderHandler) DirectFrame(c spmc.Call, in ffa.Frame) ffa.Frame {
+	if in.Func() == ffa.FuncError {
+		return ffa.DirectResp{Src: h.ID, Dst: c.Caller(), Args: [5]uint64{uint64(in.W(2)), 0xE}}.Encode()
+	}
+	req, _ := ffa.DecodeDirectReq(in)
+	mode := req.Args[0]
+	good := ffa.DirectResp{Is64: req.Is64, Src: h.ID, Dst: req.Src, Args: [5]uint64{0, mode}}
+	switch mode {
+	case ResponderWrongFamily:
+		return ffa.DirectResp2{Src: h.ID, Dst: req.Src}.Encode()
+	case ResponderSpoofSender:
+		bad := good
+		bad.Src = h.ID ^ 0x40
+		return bad.Encode()
+	case ResponderWrongDest:
+		bad := good
+		bad.Dst = req.Src ^ 0x7
+		return bad.Encode()
+	case ResponderFlags:
+		bad := good
+		bad.Flags = 1
+		return bad.Encode()
+	case ResponderWrongWidth:
+		bad := good
+		bad.Is64 = !req.Is64
+		return bad.Encode()
+	case ResponderNeverValid:
+		return ffa.DirectResp2{Src: h.ID, Dst: req.Src}.Encode()
+	}
+	return good.Encode()
+}
+
 // Standard layout of the fixture built by NewFixture.
 const (
 	FixtureRAM       = 0x8000_0000
@@ -104,11 +159,12 @@ const (
 
 // UUIDs of the fixture partitions.
 var (
-	UUIDEcho     = ffa.MustParseUUID("5e1fc0de-0001-4a11-8e55-ec4000000001")
-	UUIDNoReq2   = ffa.MustParseUUID("5e1fc0de-0002-4a11-8e55-ec4000000002")
-	UUIDNoDirect = ffa.MustParseUUID("5e1fc0de-0003-4a11-8e55-ec4000000003")
-	UUIDRelayA   = ffa.MustParseUUID("5e1fc0de-0004-4a11-8e55-ec4000000004")
-	UUIDRelayB   = ffa.MustParseUUID("5e1fc0de-0005-4a11-8e55-ec4000000005")
+	UUIDEcho      = ffa.MustParseUUID("5e1fc0de-0001-4a11-8e55-ec4000000001")
+	UUIDNoReq2    = ffa.MustParseUUID("5e1fc0de-0002-4a11-8e55-ec4000000002")
+	UUIDNoDirect  = ffa.MustParseUUID("5e1fc0de-0003-4a11-8e55-ec4000000003")
+	UUIDRelayA    = ffa.MustParseUUID("5e1fc0de-0004-4a11-8e55-ec4000000004")
+	UUIDRelayB    = ffa.MustParseUUID("5e1fc0de-0005-4a11-8e55-ec4000000005")
+	UUIDResponder = ffa.MustParseUUID("5e1fc0de-0006-4a11-8e55-ec4000000006")
 )
 
 type nullDevice struct{}
@@ -151,6 +207,8 @@ func NewFixture(mod func(*spmc.Config)) (*Fixture, error) {
 				Properties: direct | ffa.PropDirectReqSend},
 			{Name: "relay-b", ID: 0x8005, UUIDs: []ffa.UUID{UUIDRelayB}, ExecContexts: 1, Handler: RelayHandler{},
 				Properties: direct | ffa.PropDirectReqSend},
+			{Name: "responder", ID: 0x8006, UUIDs: []ffa.UUID{UUIDResponder}, ExecContexts: 1,
+				FrameHandler: ResponderHandler{ID: 0x8006}, Properties: direct},
 		},
 	}
 	if mod != nil {
@@ -179,6 +237,7 @@ func NewFixture(mod func(*spmc.Config)) (*Fixture, error) {
 		SecureRAM: FixtureSecureRAM, DeviceMem: FixtureDevice, MaxPages: maxPages,
 		Echo: Ref{0x8001, UUIDEcho}, NoReq2: Ref{0x8002, UUIDNoReq2}, NoDirect: Ref{0x8003, UUIDNoDirect},
 		RelayA: Ref{0x8004, UUIDRelayA}, RelayB: Ref{0x8005, UUIDRelayB},
-		Partitions: 5,
+		Responder:  Ref{0x8006, UUIDResponder},
+		Partitions: 6,
 	}, nil
 }

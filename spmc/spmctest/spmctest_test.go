@@ -89,6 +89,15 @@ func TestSuiteCatchesBrokenSPMCs(t *testing.T) {
 			out[9] = 0xdead
 			return out
 		}, []string{"registers/unused-zero-high-preserved"}},
+		{"delivers-invalid-partition-responses", func(inner ffa.Conduit, in ffa.Frame) ffa.Frame {
+			// pretends the responder's first, invalid answer was delivered
+			if in.Func() == ffa.FuncMsgSendDirectReq {
+				if _, dst := ffa.UnpackIDs(in.W(1)); dst == 0x8006 && in[3] != 0 {
+					return ffa.DirectResp{Src: dst, Args: [5]uint64{0, in[3]}}.Encode()
+				}
+			}
+			return inner.Call(in)
+		}, []string{"direct/partition-response-rules"}},
 		{"panics", func(inner ffa.Conduit, in ffa.Frame) ffa.Frame {
 			if in.Func() == ffa.FuncSpmIDGet {
 				panic("firmware crash")

@@ -597,6 +597,36 @@ func Cases() []Case {
 			f[1] |= 1 << 40
 			e.WantStatus(e.Call(f), ffa.ErrInvalidParameters, "x1 upper bits")
 		}},
+		{"direct/partition-response-rules", "DEN0077 FFA_MSG_SEND_DIRECT_RESP(2): answering REQ with RESP2 or with the other width -> DENIED; a response with a spoofed sender, a wrong receiver or nonzero flags -> INVALID_PARAMETERS (returned to the partition, never delivered)", func(e *Env) {
+			if e.Fx.Responder.ID == 0 {
+				return
+			}
+			e.Negotiate(ffa.Version1_2)
+			for _, c := range []struct {
+				mode uint64
+				want ffa.Status
+			}{
+				{ResponderWrongFamily, ffa.ErrDenied},
+				{ResponderWrongWidth, ffa.ErrDenied},
+				{ResponderSpoofSender, ffa.ErrInvalidParameters},
+				{ResponderWrongDest, ffa.ErrInvalidParameters},
+				{ResponderFlags, ffa.ErrInvalidParameters},
+			} {
+				out := e.direct(e.Fx.NWID, e.Fx.Responder.ID, false, [5]uint64{c.mode})
+				r, err := ffa.DecodeDirectResp(out)
+				if err != nil || r.Is64 || r.Src != e.Fx.Responder.ID || r.Dst != e.Fx.NWID {
+					e.failf("mode %d: got %v, want the partition's corrected RESP_32", c.mode, out)
+					continue
+				}
+				if r.Args[0] != status32(c.want) {
+					e.failf("mode %d: the invalid response got %#x, want %s", c.mode, r.Args[0], c.want)
+				}
+			}
+			out := e.direct(e.Fx.NWID, e.Fx.Responder.ID, true, [5]uint64{ResponderOK, 9})
+			if r, err := ffa.DecodeDirectResp(out); err != nil || !r.Is64 || r.Args[0] != 0 {
+				e.failf("valid RESP_64: got %v", out)
+			}
+		}},
 		{"direct/call-chain-busy", "DEN0077 direct messaging: a request to a partition already in the call chain (SP1 -> SP2 -> SP1) -> BUSY", func(e *Env) {
 			e.Negotiate(ffa.Version1_2)
 			a, b := e.Fx.RelayA.ID, e.Fx.RelayB.ID
@@ -626,8 +656,10 @@ func (e *Env) checkDescs(infos []ffa.PartitionInfo, withUUID bool) {
 		e.failf("%d descriptors, want %d", len(infos), e.Fx.Partitions)
 	}
 	want := map[ffa.ID]Ref{}
-	for _, r := range []Ref{e.Fx.Echo, e.Fx.NoReq2, e.Fx.NoDirect, e.Fx.RelayA, e.Fx.RelayB} {
-		want[r.ID] = r
+	for _, r := range []Ref{e.Fx.Echo, e.Fx.NoReq2, e.Fx.NoDirect, e.Fx.RelayA, e.Fx.RelayB, e.Fx.Responder} {
+		if r.ID != 0 {
+			want[r.ID] = r
+		}
 	}
 	seen := map[ffa.ID]bool{}
 	for _, d := range infos {
