@@ -70,3 +70,29 @@ func TestFastWorldAgreesWithMachine(t *testing.T) {
 	}
 	t.Logf("%d configurations agree", n)
 }
+
+// TestParallelBoots boots concurrently (run with -race): a boot shares no
+// state with another.
+func TestParallelBoots(t *testing.T) {
+	p, _ := kernel.LookupPreset("before-v6.17")
+	want := ""
+	done := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, pl := kerneltest.NewFastWorld(nil)
+			res, err := kernel.Boot(p.Spec(pl))
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- res.FormatLog()
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		got := <-done
+		if want == "" {
+			want = got
+		}
+		assert.Equal(t, want, got)
+	}
+}
