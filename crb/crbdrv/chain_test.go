@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"testing"
 
+	"github.com/ffatpm/ffatpm/crb"
 	"github.com/ffatpm/ffatpm/crb/crbdrv"
 	"github.com/ffatpm/ffatpm/crb/engine"
 	"github.com/ffatpm/ffatpm/crb/platform"
@@ -115,4 +116,44 @@ func TestConcurrentCommands(t *testing.T) {
 		{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(23)}}}}.Execute(chip)
 	require.NoError(t, err)
 	assert.Equal(t, want, pr.PCRValues.Digests[0].Buffer)
+}
+
+func TestChipErrors(t *testing.T) {
+	p, err := platform.New(platform.Config{SimulatorSeed: seed})
+	require.NoError(t, err)
+	defer p.Close()
+	var logs []string
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea(),
+		Log: func(l, m string) { logs = append(logs, l+": "+m) }})
+	require.NoError(t, err)
+	assert.Equal(t, 0xF80, chip.BufferSize())
+
+	big := make([]byte, 0x1000)
+	big[0], big[1], big[2], big[3], big[4], big[5] = 0x80, 0x01, 0, 0, 0x10, 0
+	_, err = chip.Send(big)
+	assert.Equal(t, -crb.E2BIG, crbdrv.Errno(err), "crb_send: larger than the command buffer")
+	assert.Contains(t, logs, "err: invalid command count value 4096 3968")
+
+	_, err = chip.Send([]byte{1, 2, 3})
+	assert.Equal(t, -crb.EINVAL, crbdrv.Errno(err))
+
+	// The locality was relinquished after the failed send: the next works.
+	_, err = tpm2.GetRandom{BytesRequested: 4}.Execute(chip)
+	assert.NoError(t, err)
+	assert.Equal(t, uint64(0), mustRead(t, p, crb.RegLocState)&uint64(crb.LocStateLocAssigned))
+
+	// A chip that was never initialised refuses commands.
+	f := chip.FFA()
+	raw, err := crbdrv.NewChip(crbdrv.ChipConfig{MMIO: p.NS(), ControlArea: p.ControlArea(), FFA: f})
+	require.NoError(t, err)
+	_, err = raw.Send(make([]byte, 10))
+	assert.Equal(t, -crb.ENODEV, crbdrv.Errno(err))
+	_, err = crbdrv.NewChip(crbdrv.ChipConfig{MMIO: p.NS(), ControlArea: 0x10, FFA: f})
+	assert.Error(t, err)
+}
+
+func mustRead(t *testing.T, p *platform.Platform, r crb.Reg) uint64 {
+	v, err := p.NS().Read(p.CRBBase+uint64(r), 4)
+	require.NoError(t, err)
+	return v
 }
