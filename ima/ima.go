@@ -114,7 +114,11 @@ func (m *IMA) addBootAggregate(name string) error {
 	}
 	ev.Digest = hashalg.Digest{Alg: want, Digest: make([]byte, want.Size())}
 	if m.rot != nil {
-		if bank, ok := BootAggregateBank(m.rot.Banks(), want); ok && bank.Available() {
+		bank, ok := BootAggregateBank(m.rot.Banks(), want)
+		switch {
+		case !ok:
+			m.log("ima: No suitable TPM algorithm for boot aggregate")
+		case bank.Available():
 			d, err := BootAggregate(m.rot, bank)
 			if err != nil {
 				return err

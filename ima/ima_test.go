@@ -172,8 +172,10 @@ func TestExtendFailure(t *testing.T) {
 func TestRTMRRootOfTrust(t *testing.T) {
 	r := ima.NewRTMR()
 	require.NoError(t, r.Extend(0, []hashalg.Digest{{Alg: hashalg.SHA384, Digest: hashalg.SHA384.Sum([]byte("fw"))}}))
-	m, err := ima.Init(ima.Config{Policy: policy.TCB()}, r, ima.BootAggregateName, nil)
+	var logs []string
+	m, err := ima.Init(ima.Config{Policy: policy.TCB()}, r, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
 	require.NoError(t, err)
+	assert.Contains(t, logs, "ima: No suitable TPM algorithm for boot aggregate")
 	assert.Equal(t, 2, m.PCR())
 	assert.Equal(t, "rtmr", m.List().RootOfTrust())
 	for _, f := range ima.EmbeddedFiles() {
