@@ -44,7 +44,8 @@ func TestResolveKconfigRules(t *testing.T) {
 		// and TCG_CRB if TCG_TPM && ACPI.
 		{"IMA selects TCG_TPM", "CONFIG_SECURITY=y\nCONFIG_IMA=y\n", "TCG_TPM", Yes, FromSelect, "IMA=y selects it"},
 		{"IMA selects TCG_CRB over an m", "CONFIG_SECURITY=y\nCONFIG_IMA=y\nCONFIG_TCG_TPM=y\nCONFIG_TCG_CRB=m\n", "TCG_CRB", Yes, FromSelect, "select TCG_CRB if TCG_TPM && ACPI"},
-		{"IMA needs SECURITY", "# CONFIG_SECURITY is not set\nCONFIG_IMA=y\n", "IMA", No, FromClamp, "depends on SECURITY"},
+		{"IMA needs SECURITY through INTEGRITY", "# CONFIG_SECURITY is not set\nCONFIG_IMA=y\n", "IMA", No, FromClamp, "depends on INTEGRITY"},
+		{"IMA inside if INTEGRITY", "CONFIG_SECURITY=y\n# CONFIG_INTEGRITY is not set\nCONFIG_IMA=y\n", "IMA", No, FromClamp, "depends on INTEGRITY"},
 		{"INTEGRITY defaults y with SECURITY", "CONFIG_SECURITY=y\n", "INTEGRITY", Yes, FromDefault, "default y"},
 		{"no MODULES: m is n", "# CONFIG_MODULES is not set\nCONFIG_TCG_TPM=m\n", "TCG_TPM", No, FromClamp, "MODULES is not y"},
 		{"HAS_IOMEM defaults y", "", "HAS_IOMEM", Yes, FromDefault, "default y"},
