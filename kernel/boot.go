@@ -193,6 +193,11 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 	k.crbReachesFFA = cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA")
 	k.crbFFABuiltin = cfg.Builtin("TCG_ARM_CRB_FFA")
 
+	for l := range spec.Order {
+		if !l.IsInitcall() {
+			return nil, nil, fmt.Errorf("link order given for %s, which is not an initcall level", l)
+		}
+	}
 	all := append(k.builtinInitcalls(), spec.Initcalls...)
 	p := &plan{}
 	var mods map[string]*moduleInfo
@@ -207,6 +212,9 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 		return false
 	}
 	for _, ic := range all {
+		if ic.Name == "" {
+			return nil, nil, fmt.Errorf("an initcall at %s has no name", ic.Level)
+		}
 		if ic.Fn == nil {
 			return nil, nil, fmt.Errorf("initcall %q has no function", ic.Name)
 		}

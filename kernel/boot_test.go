@@ -197,3 +197,43 @@ func TestDefaultPresetWorks(t *testing.T) {
 	assert.True(t, ima.SawChip)
 	t.Log("\n" + res.FormatLog())
 }
+
+func TestBadSpecs(t *testing.T) {
+	_, pl := kerneltest.NewFastWorld(nil)
+	p, _ := kernel.LookupPreset("v6.17")
+	cases := map[string]func(*kernel.Spec){
+		"order at a pseudo level": func(s *kernel.Spec) { s.Order[kernel.LevelModule] = []string{"x"} },
+		"initcall without name": func(s *kernel.Spec) {
+			s.Initcalls = []kernel.Initcall{{Level: kernel.LevelLate, Fn: func(*kernel.Kernel) error { return nil }}}
+		},
+		"initcall without fn": func(s *kernel.Spec) { s.Initcalls = []kernel.Initcall{{Name: "x", Level: kernel.LevelLate}} },
+		"initcall at module": func(s *kernel.Spec) {
+			s.Initcalls = []kernel.Initcall{{Name: "x", Level: kernel.LevelModule, Fn: func(*kernel.Kernel) error { return nil }}}
+		},
+		"duplicate initcall": func(s *kernel.Spec) {
+			s.Initcalls = []kernel.Initcall{{Name: "ffa_init", Level: kernel.LevelLate, Fn: func(*kernel.Kernel) error { return nil }}}
+		},
+		"conduit without memory": func(s *kernel.Spec) { s.Platform.Mem = nil },
+		"initcall returns a Go error": func(s *kernel.Spec) {
+			s.Initcalls = []kernel.Initcall{{Name: "x", Level: kernel.LevelLate, Fn: func(*kernel.Kernel) error { return assert.AnError }}}
+		},
+	}
+	for name, mut := range cases {
+		t.Run(name, func(t *testing.T) {
+			spec := p.Spec(pl)
+			mut(&spec)
+			_, err := kernel.Boot(spec)
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestUnknownOrderNamesAreNoted(t *testing.T) {
+	res, _ := boot(t, func(s *kernel.Spec) {
+		s.Order[kernel.LevelDevice] = append(s.Order[kernel.LevelDevice], "no_such_init")
+		s.Patches.FFAInitRootfs = true
+	})
+	notes := strings.Join(res.Notes, "\n")
+	assert.Contains(t, notes, "no_such_init (in the device order) is not an initcall of this kernel")
+	assert.Contains(t, notes, "ffa_init is at rootfs in this configuration; its place in the device order is ignored")
+}

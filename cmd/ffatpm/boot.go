@@ -36,6 +36,7 @@ Examples:
   ffatpm boot --order device=ffa_init,tpm_crb_ffa_driver_init,crb_acpi_driver_init
   ffatpm boot --preset v6.17 --crb-ffa-register=false
   ffatpm boot --scenario my.yaml --json | jq .verdict
+  ffatpm boot --kernel-dir /usr/lib/modules/$(uname -r)     # a real kernel: verdict and why
   ffatpm boot --out /tmp/m && evmctl ima_measurement --pcrs sha256,/tmp/m/pcrs-sha256.txt \
       /tmp/m/sys/kernel/security/ima/binary_runtime_measurements
 
@@ -55,6 +56,8 @@ func runBoot(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("boot")
 	var sf scenarioFlags
 	sf.register(fs)
+	var kf kernelFlags
+	kf.register(fs)
 	var o outputOptions
 	fs.BoolVar(&o.json, "json", false, "print one JSON object instead of the log and summary")
 	fs.StringVar(&o.out, "out", "", "write the files a real machine exposes (securityfs lists, event log,\nACPI TPM2, PCRs in evmctl form, dmesg.txt, trace.jsonl) under `DIR`")
@@ -71,20 +74,41 @@ func runBoot(ctx context.Context, e *env, args []string) int {
 			return report(e, "boot", usagef("%v", err))
 		}
 	}
-	sc, err := sf.resolve()
-	if err != nil {
-		return report(e, "boot", err)
-	}
-	if o.expect == "" {
-		o.expect = sc.Expect
-	}
-	if o.showScenario {
-		e.stdout.Write(marshalScenario(sc))
-		return exitOK
-	}
-	rep, err := bootScenario(ctx, sc, bootOptions{trace: o.out != ""})
-	if err != nil {
-		return report(e, "boot", err)
+	var rep *bootReport
+	if kf.given() {
+		if sf.preset != "" || sf.file != "" {
+			return report(e, "boot", usagef("--kernel-dir and the single-file kernel flags boot a real kernel; they do not combine with --preset or --scenario"))
+		}
+		flags, err := sf.overrides()
+		if err != nil {
+			return report(e, "boot", err)
+		}
+		if o.showScenario {
+			e.stdout.Write(marshalScenario(flags))
+			return exitOK
+		}
+		in, err := kf.load()
+		if err != nil {
+			return report(e, "boot", err)
+		}
+		if rep, err = bootRealKernel(ctx, in, flags, bootOptions{trace: o.out != ""}); err != nil {
+			return report(e, "boot", err)
+		}
+	} else {
+		sc, err := sf.resolve()
+		if err != nil {
+			return report(e, "boot", err)
+		}
+		if o.expect == "" {
+			o.expect = sc.Expect
+		}
+		if o.showScenario {
+			e.stdout.Write(marshalScenario(sc))
+			return exitOK
+		}
+		if rep, err = bootScenario(ctx, sc, bootOptions{trace: o.out != ""}); err != nil {
+			return report(e, "boot", err)
+		}
 	}
 	if o.out != "" {
 		if err := writeOut(o.out, rep); err != nil {
@@ -101,6 +125,9 @@ func runBoot(ctx context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintln(e.stdout)
 		printSummary(e.stdout, rep, o.out)
+		if rep.Kernel != nil {
+			printWhy(e.stdout, rep.Kernel)
+		}
 	}
 	if o.expect != "" && rep.Verdict != o.expect {
 		fmt.Fprintf(e.stderr, "ffatpm boot: verdict is %s, --expect %s\n", rep.Verdict, o.expect)
@@ -181,10 +208,12 @@ func printSummary(w io.Writer, r *bootReport, outDir string) {
 		fmt.Fprintf(w, "  files            %s (check: evmctl ima_measurement --pcrs sha256,%s %s)\n", outDir,
 			filepath.Join(outDir, "pcrs-sha256.txt"), filepath.Join(outDir, imaDir, "binary_runtime_measurements"))
 	}
-	if r.Verdict == "tpm" {
+	switch {
+	case r.Kernel != nil:
+	case r.Verdict == "tpm":
 		fmt.Fprintf(w, "\nSee a failing chain: ffatpm boot --preset seed-002-without-patches\n")
 		fmt.Fprintf(w, "See every configuration: ffatpm explore\n")
-	} else {
+	default:
 		fmt.Fprintf(w, "\nWhy, call by call: ffatpm trace (same flags); what fixes it: ffatpm explore\n")
 	}
 }

@@ -40,23 +40,37 @@ const rxtxBase = platform.DefaultNSRAMBase + 0x10_0000
 // kernelSpec turns a scenario into the kernel model's inputs. Unknown
 // Kconfig symbols, values and initcall names are usage errors.
 func kernelSpec(sc *scenario) (kernel.Spec, error) {
-	var spec kernel.Spec
 	kname := sc.Kernel
 	if kname == "" {
 		kname = kernel.DefaultPreset
 	}
 	kp, ok := kernel.LookupPreset(kname)
 	if !ok {
-		return spec, usagef("unknown kernel %q (kernels: %s)", kname, strings.Join(kernelPresetNames(), ", "))
+		return kernel.Spec{}, usagef("unknown kernel %q (kernels: %s)", kname, strings.Join(kernelPresetNames(), ", "))
 	}
-	cfg := kp.Config.Clone()
+	spec := kp.Spec(kernel.Platform{})
+	spec.Name = sc.Preset
+	if err := applyScenario(&spec, sc); err != nil {
+		return kernel.Spec{}, err
+	}
+	return spec, nil
+}
+
+// applyScenario changes spec by what sc sets: Kconfig values, link orders
+// (level by level), patch switches, IMA_INIT_LATE_SYNC and the modprobe
+// order. Fields sc leaves open keep spec's values.
+func applyScenario(spec *kernel.Spec, sc *scenario) error {
+	cfg := kernel.DefaultConfig()
+	if spec.Config != nil {
+		cfg = spec.Config.Clone()
+	}
 	for _, sym := range sortedKeys(sc.Config) {
 		name := strings.TrimPrefix(sym, "CONFIG_")
 		if _, ok := kernel.LookupSymbol(name); !ok {
-			return spec, usagef("unknown Kconfig symbol %s (the model knows: %s)", sym, strings.Join(knownSymbols(), ", "))
+			return usagef("unknown Kconfig symbol %s (the model knows: %s)", sym, strings.Join(knownSymbols(), ", "))
 		}
 		if err := cfg.SetValue(name, sc.Config[sym]); err != nil {
-			return spec, usagef("Kconfig %s=%s: %v", sym, sc.Config[sym], err)
+			return usagef("Kconfig %s=%s: %v", sym, sc.Config[sym], err)
 		}
 	}
 	if sc.IMALateSync != nil {
@@ -74,39 +88,37 @@ func kernelSpec(sc *scenario) (kernel.Spec, error) {
 	for _, n := range imaInitcallNames() {
 		known[n] = true
 	}
-	order := kp.Order.Clone()
+	order := spec.Order.Clone()
 	if order == nil {
 		order = kernel.Order{}
 	}
 	for _, lname := range sortedKeys(sc.Order) {
 		l, err := kernel.ParseLevel(lname)
 		if err != nil {
-			return spec, usagef("%v", err)
+			return usagef("%v", err)
 		}
 		for _, n := range sc.Order[lname] {
 			if !known[n] {
-				return spec, usagef("order %s: unknown initcall %q (the model knows: %s)", lname, n, strings.Join(sortedKeys(known), ", "))
+				return usagef("order %s: unknown initcall %q (the model knows: %s)", lname, n, strings.Join(sortedKeys(known), ", "))
 			}
 		}
 		order.Set(l, sc.Order[lname]...)
 	}
-	patches := kp.Patches
 	if sc.FFAInitcall != "" {
-		patches.FFAInitRootfs = sc.FFAInitcall == "rootfs"
+		spec.Patches.FFAInitRootfs = sc.FFAInitcall == "rootfs"
 	}
 	if sc.CRBFFARegister != nil {
-		patches.CRBFFARegister = *sc.CRBFFARegister
+		spec.Patches.CRBFFARegister = *sc.CRBFFARegister
 	}
 	if sc.CRBFFABugOn != nil {
-		patches.CRBFFABugOn = *sc.CRBFFABugOn
+		spec.Patches.CRBFFABugOn = *sc.CRBFFABugOn
 	}
-	spec = kp.Spec(kernel.Platform{})
-	spec.Name = sc.Preset
 	spec.Config = cfg
 	spec.Order = order
-	spec.Patches = patches
-	spec.Modprobe = sc.Modprobe
-	return spec, nil
+	if sc.Modprobe != nil {
+		spec.Modprobe = sc.Modprobe
+	}
+	return nil
 }
 
 func knownSymbols() []string {
@@ -121,21 +133,63 @@ func knownSymbols() []string {
 // it: firmware measures itself into the TPM, the kernel boots with IMA
 // composed in, and the files a real machine exposes are rendered.
 func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootReport, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	spec, err := kernelSpec(sc)
 	if err != nil {
 		return nil, err
 	}
-	files := ima.EmbeddedFiles()
-	if sc.Measure != "" {
-		files, err = ima.LoadDir(sc.Measure)
-		if err != nil {
-			return nil, usagef("--measure: %v", err)
-		}
+	im, err := imaInputsOf(sc)
+	if err != nil {
+		return nil, err
 	}
+	b, err := bootSpec(ctx, spec, im, opt)
+	if err != nil {
+		return nil, err
+	}
+	rep := b.report
+	rep.Preset, rep.Scenario, rep.RoT = sc.Preset, sc, sc.RoT
+	if rep.Preset == "" {
+		rep.Preset = "custom"
+	}
+	return rep, nil
+}
 
+// imaInputs is what IMA needs for a boot beyond the kernel's config.
+type imaInputs struct {
+	lateRetry bool
+	rot       string
+	files     []ima.File
+}
+
+func imaInputsOf(sc *scenario) (imaInputs, error) {
+	im := imaInputs{lateRetry: sc.IMALateRetry != nil && *sc.IMALateRetry, rot: sc.RoT, files: ima.EmbeddedFiles()}
+	if im.rot == "" {
+		im.rot = "tpm"
+	}
+	if sc.Measure != "" {
+		files, err := ima.LoadDir(sc.Measure)
+		if err != nil {
+			return im, usagef("--measure: %v", err)
+		}
+		im.files = files
+	}
+	return im, nil
+}
+
+// booted is one boot's report with the model's own results.
+type booted struct {
+	report *bootReport
+	result *kernel.Result
+	ima    *imakernel.IMA
+}
+
+// bootSpec boots spec (its Config, Order, Patches, Version) on a fresh
+// machine: the FF-A secure world with the TPM partition, firmware that
+// measures itself into the TPM, the kernel with IMA composed in.
+func bootSpec(ctx context.Context, spec kernel.Spec, im imaInputs, opt bootOptions) (*booted, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	files := im.files
 	eng := opt.engine
 	switch {
 	case eng != nil:
@@ -180,11 +234,7 @@ func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootRepo
 	spec.UserspaceExecs = userspaceExecs(files)
 	spec.Trace = opt.trace
 	spec.Quiet = opt.quiet
-	x := imakernel.New(imakernel.Options{
-		RFCLateRetry: sc.IMALateRetry != nil && *sc.IMALateRetry,
-		RoT:          sc.RoT,
-		Files:        files,
-	})
+	x := imakernel.New(imakernel.Options{RFCLateRetry: im.lateRetry, RoT: im.rot, Files: files})
 	x.Install(&spec) // after spec.Config is final: it reads IMA_INIT_LATE_SYNC
 
 	res, err := kernel.Boot(spec)
@@ -197,14 +247,12 @@ func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootRepo
 	if err := x.Err(); err != nil {
 		return nil, fmt.Errorf("ima: %w", err)
 	}
-	rep := &bootReport{Preset: sc.Preset, Scenario: sc, RoT: sc.RoT, Notes: res.Notes}
-	if rep.Preset == "" {
-		rep.Preset = "custom"
-	}
+	rep := &bootReport{Preset: spec.Name, RoT: im.rot, Notes: res.Notes}
 	fillKernelFacts(rep, res, opt.quiet)
 	fillIMAFacts(rep, x, spec.Config)
+	b := &booted{report: rep, result: res, ima: x}
 	if opt.quiet {
-		return rep, nil
+		return b, nil
 	}
 	art, err := renderArtifacts(x.State(), plat, elog, tpm2)
 	if err != nil {
@@ -212,7 +260,7 @@ func bootScenario(ctx context.Context, sc *scenario, opt bootOptions) (*bootRepo
 	}
 	rep.artifacts = art
 	rep.trace = traceEvents(res.Events)
-	return rep, nil
+	return b, nil
 }
 
 func fillKernelFacts(rep *bootReport, res *kernel.Result, quiet bool) {

@@ -31,7 +31,7 @@ func TestSameRelativeOrder(t *testing.T) {
 	}{
 		{[]string{"x", "y"}, []string{"x", "y"}, true},
 		{[]string{"x", "y"}, []string{"y", "x"}, false},
-		{[]string{"x", "y"}, []string{"x"}, true},          // y not built in the other
+		{[]string{"x", "y"}, []string{"x"}, true},           // y not built in the other
 		{[]string{"x", "y"}, []string{"x", "z", "y"}, true}, // z only in the other
 		{[]string{"x", "y", "z"}, []string{"z", "x"}, false},
 		{nil, []string{"a"}, true},

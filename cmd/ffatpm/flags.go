@@ -181,30 +181,9 @@ func (f *scenarioFlags) resolve() (*scenario, error) {
 		file.Preset = ""
 		base = overlay(base, file)
 	}
-	if f.ffaInitcall != "" {
-		if err := checkOneOf("--ffa-initcall", f.ffaInitcall, ffaInitcallLevels); err != nil {
-			return nil, usagef("%v", err)
-		}
-	}
-	if f.rot != "" {
-		if err := checkOneOf("--rot", f.rot, rootsOfTrust()); err != nil {
-			return nil, usagef("%v", err)
-		}
-	}
-	flags := &scenario{
-		Config:         f.configs.m,
-		Order:          f.orders.m,
-		FFAInitcall:    f.ffaInitcall,
-		CRBFFARegister: f.crbFFARegister.ptr(),
-		CRBFFABugOn:    f.crbFFABugOn.ptr(),
-		IMALateSync:    f.imaLateSync.ptr(),
-		IMALateRetry:   f.imaLateRetry.ptr(),
-		RoT:            f.rot,
-		Measure:        f.measure,
-	}
-	// --crb-ffa-register=false turns off both forms of the change.
-	if f.crbFFARegister.set && !f.crbFFARegister.v && !f.crbFFABugOn.set {
-		flags.CRBFFABugOn = ptrTo(false)
+	flags, err := f.overrides()
+	if err != nil {
+		return nil, err
 	}
 	return withKernelDefaults(overlay(base, flags))
 }
@@ -281,4 +260,34 @@ func normalizeLevel(s string) string {
 		return base + "_sync"
 	}
 	return strings.TrimSuffix(s, "_initcall")
+}
+
+// overrides returns the scenario fields the flags set, and nothing else.
+func (f *scenarioFlags) overrides() (*scenario, error) {
+	if f.ffaInitcall != "" {
+		if err := checkOneOf("--ffa-initcall", f.ffaInitcall, ffaInitcallLevels); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
+	if f.rot != "" {
+		if err := checkOneOf("--rot", f.rot, rootsOfTrust()); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
+	flags := &scenario{
+		Config:         f.configs.m,
+		Order:          f.orders.m,
+		FFAInitcall:    f.ffaInitcall,
+		CRBFFARegister: f.crbFFARegister.ptr(),
+		CRBFFABugOn:    f.crbFFABugOn.ptr(),
+		IMALateSync:    f.imaLateSync.ptr(),
+		IMALateRetry:   f.imaLateRetry.ptr(),
+		RoT:            f.rot,
+		Measure:        f.measure,
+	}
+	// --crb-ffa-register=false turns off both forms of the change.
+	if f.crbFFARegister.set && !f.crbFFARegister.v && !f.crbFFABugOn.set {
+		flags.CRBFFABugOn = ptrTo(false)
+	}
+	return flags, nil
 }

@@ -34,6 +34,12 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("REAL", ref)
+			// Kernel build outputs made for the model and from Debian packages (testdata/kernels/README.md).
+			kernels, err := filepath.Abs("../../testdata/kernels")
+			if err != nil {
+				return err
+			}
+			env.Setenv("KERNELS", kernels)
 			return nil
 		},
 	})

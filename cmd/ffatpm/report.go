@@ -4,18 +4,19 @@ package main
 // kernel and IMA models; boot prints it as a summary or JSON, and --out
 // writes its artifacts. The JSON keys are the ones docs/cli.md lists.
 type bootReport struct {
-	Preset           string         `json:"preset"`
-	Verdict          string         `json:"verdict"`
-	BootAggregate    *aggregateInfo `json:"boot_aggregate"`
-	TPMRegistered    *registration  `json:"tpm_registered"`
-	Initcalls        []initcallInfo `json:"initcalls"`
-	Deferred         []deferral     `json:"deferred"`
-	Measurements     int            `json:"measurements"`
-	LostMeasurements []lostInfo     `json:"lost_measurements"`
-	RoT              string         `json:"rot"`
-	Notes            []string       `json:"notes"`
-	Scenario         *scenario      `json:"scenario"`
-	Log              []string       `json:"log"`
+	Preset           string            `json:"preset"`
+	Verdict          string            `json:"verdict"`
+	BootAggregate    *aggregateInfo    `json:"boot_aggregate"`
+	TPMRegistered    *registration     `json:"tpm_registered"`
+	Initcalls        []initcallInfo    `json:"initcalls"`
+	Deferred         []deferral        `json:"deferred"`
+	Measurements     int               `json:"measurements"`
+	LostMeasurements []lostInfo        `json:"lost_measurements"`
+	RoT              string            `json:"rot"`
+	Notes            []string          `json:"notes"`
+	Scenario         *scenario         `json:"scenario"`
+	Kernel           *realKernelReport `json:"kernel,omitempty"`
+	Log              []string          `json:"log"`
 
 	artifacts *artifacts
 	trace     []traceEvent
