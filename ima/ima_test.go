@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ffatpm/ffatpm/ima"
+	"github.com/ffatpm/ffatpm/ima/eventlog"
 	"github.com/ffatpm/ffatpm/ima/hashalg"
 	"github.com/ffatpm/ffatpm/ima/imatest"
 	"github.com/ffatpm/ffatpm/ima/policy"
@@ -484,4 +485,29 @@ func TestVerifyReportsViolations(t *testing.T) {
 	assert.True(t, rep.OK(), rep.String())
 	assert.Equal(t, 1, rep.Violations)
 	assert.Contains(t, rep.String(), "ok   violations: 1 records are integrity violations (zero digest, extended as ff..ff): 1:/etc/shadow")
+}
+
+// Firmware measured into the RTMR bank with TCG PCR numbers gives a
+// non-zero SHA-384 boot_aggregate over RTMR0..1.
+func TestRTMRFirmware(t *testing.T) {
+	r := ima.NewRTMR()
+	_, err := eventlog.Measure(ima.FirmwareExtender{R: r}, eventlog.DefaultComponents(eventlog.Images{}), 0)
+	require.NoError(t, err)
+	r0, _ := r.Read(0, hashalg.SHA384)
+	r1, _ := r.Read(1, hashalg.SHA384)
+	r2, _ := r.Read(2, hashalg.SHA384)
+	assert.NotEqual(t, make([]byte, 48), r0)
+	assert.NotEqual(t, make([]byte, 48), r1)
+	assert.NotEqual(t, make([]byte, 48), r2, "PCR8/9 (command line, kernel) land in RTMR2")
+	m, err := ima.Init(ima.Config{HashAlgo: hashalg.SHA384}, r, ima.BootAggregateName, nil)
+	require.NoError(t, err)
+	assert.Equal(t, append([]byte("sha384:\x00"), hashalg.SHA384.Sum(r0, r1)...), m.List().Entries()[0].Fields[0].Data)
+	for pcr, want := range map[int]int{1: 0, 7: 0, 2: 1, 6: 1, 8: 2, 15: 2} {
+		got, ok := ima.PCRToRTMR(pcr)
+		assert.True(t, ok)
+		assert.Equal(t, want, got, "PCR%d", pcr)
+	}
+	_, ok := ima.PCRToRTMR(16)
+	assert.False(t, ok)
+	assert.ErrorContains(t, ima.FirmwareExtender{R: r}.Extend(17, nil), "PCR 17 has no RTMR")
 }

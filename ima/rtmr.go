@@ -76,3 +76,39 @@ func (r *RTMR) Extends() int {
 	defer r.mu.Unlock()
 	return r.extends
 }
+
+// PCRToRTMR maps a TCG PCR index onto the RTMR that holds its
+// measurements in the TDX convention: PCR 1 and 7 -> RTMR0, PCR 2..6 ->
+// RTMR1, PCR 8..15 -> RTMR2. PCR 0 maps to MRTD, which the TDX module
+// measures when the guest is built; ok is false for it and for PCR 16+.
+func PCRToRTMR(pcr int) (rtmr int, ok bool) {
+	switch {
+	case pcr == 1 || pcr == 7:
+		return 0, true
+	case pcr >= 2 && pcr <= 6:
+		return 1, true
+	case pcr >= 8 && pcr <= 15:
+		return 2, true
+	}
+	return 0, false
+}
+
+// FirmwareExtender lets the firmware model (eventlog.Measure) measure into
+// the RTMR bank with TCG PCR numbers, as a confidential guest's firmware
+// does: each PCR is mapped by PCRToRTMR; PCR 0 events are skipped (MRTD).
+type FirmwareExtender struct{ R *RTMR }
+
+// Banks implements eventlog.Extender.
+func (f FirmwareExtender) Banks() []hashalg.Alg { return f.R.Banks() }
+
+// Extend implements eventlog.Extender.
+func (f FirmwareExtender) Extend(pcr int, digests []hashalg.Digest) error {
+	if pcr == 0 {
+		return nil
+	}
+	i, ok := PCRToRTMR(pcr)
+	if !ok {
+		return fmt.Errorf("ima: PCR %d has no RTMR", pcr)
+	}
+	return f.R.Extend(i, digests)
+}

@@ -368,3 +368,10 @@ func MeasureFirmware(eng transport.TPM, im eventlog.Images) (*eventlog.Log, erro
 	}
 	return eventlog.Measure(rot, eventlog.DefaultComponents(im), 0)
 }
+
+// MeasureFirmwareRTMR is MeasureFirmware for a confidential guest: the
+// same components, measured into the RTMR bank by TCG PCR number
+// (ima.PCRToRTMR), so an RTMR boot_aggregate covers the firmware.
+func MeasureFirmwareRTMR(rt *ima.RTMR, im eventlog.Images) (*eventlog.Log, error) {
+	return eventlog.Measure(ima.FirmwareExtender{R: rt}, eventlog.DefaultComponents(im), 0)
+}
