@@ -295,14 +295,12 @@ func (x *IMA) Measure(k *kernel.Kernel, mp kernel.Measurement) {
 // request fills the policy request for a kernel measurement point: the
 // hook from the point's func, the rest from the file's own request.
 func request(fn string, r policy.Request) policy.Request {
-	if f, err := policy.ParseFunc(fn); err == nil {
-		r.Func = f
+	if f, err := policy.ParseFunc(fn); err == nil && f != r.Func {
+		r.Func, r.Mask = f, 0 // the file's own mask was for another hook
 	}
 	switch r.Func {
 	case policy.BprmCheck, policy.MmapCheck:
-		if r.Mask == 0 {
-			r.Mask = policy.MayExec
-		}
+		r.Mask = policy.MayExec
 	case policy.FileCheck:
 		if r.Mask == 0 {
 			r.Mask = policy.MayRead
