@@ -37,12 +37,14 @@ const (
 type phase int
 
 const (
-	atProbe phase = iota + 1 // from power-on until tpm0 is registered (driver probe, auto-startup)
-	atIMA                    // from init_ima on (boot_aggregate and every measurement)
+	atProbe     phase = iota + 1 // from power-on until tpm0 is registered (driver probe, auto-startup)
+	atIMA                        // from init_ima on (boot_aggregate and every measurement)
+	atAggregate                  // while init_ima runs (boot_aggregate's PCR reads and extend)
+	atMeasure                    // while IMA measures bootFault.path
 )
 
 func (p phase) String() string {
-	return map[phase]string{atProbe: "probe", atIMA: "ima"}[p]
+	return map[phase]string{atProbe: "probe", atIMA: "ima", atAggregate: "boot_aggregate", atMeasure: "measure"}[p]
 }
 
 // bootFault is one fault for a whole boot.
@@ -54,6 +56,8 @@ type bootFault struct {
 	faulty func(normal transport.TPM) transport.TPM
 	// extendOnly limits rule to START(command) carrying TPM2_PCR_Extend.
 	extendOnly bool
+	// path is the measurement point atMeasure faults.
+	path string
 }
 
 // bootRun is what one boot produced.
@@ -74,7 +78,10 @@ func bootWith(t *testing.T, f *bootFault) *bootRun {
 	sim, err := engine.OpenSimulator(engine.SimulatorOptions{Seed: seed})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sim.Close() })
-	sw := &crbtest.SwitchEngine{Normal: sim, Faulty: sim, Match: func(cc uint32) bool { return cc == ccPCRExtend }}
+	sw := &crbtest.SwitchEngine{Normal: sim, Faulty: sim}
+	if f != nil && f.phase != atProbe {
+		sw.Match = func(cc uint32) bool { return cc == ccPCRExtend }
+	}
 	inj := &crbtest.Injector{}
 	var p *platform.Platform
 	if f != nil {
@@ -84,7 +91,9 @@ func bootWith(t *testing.T, f *bootFault) *bootRun {
 		if f.rule != nil {
 			inj.Rule = func(r crbtest.FaultRequest) crbtest.FaultAction {
 				cc := commandCode(p)
-				if f.extendOnly && (!r.IsCommand() || cc != ccPCRExtend) {
+				// A transient fault hits the START that carries the extend
+				// (and its retries), not the cmdReady/goIdle STARTs around it.
+				if f.extendOnly && (!r.IsCommand() || cc != ccPCRExtend || p.Device.Snapshot(0).CtrlReq != 0) {
 					return crbtest.FaultPass
 				}
 				return f.rule(r, cc)
@@ -116,16 +125,32 @@ func bootWith(t *testing.T, f *bootFault) *bootRun {
 					disarm()
 				}
 			}
-		case atIMA:
+		case atIMA, atAggregate:
 			spec.Hooks.Event = func(ev kernel.Event) {
-				if ev.Kind == kernel.EvInitcallStart && ev.Initcall == imakernel.InitcallInitIMA {
+				if ev.Initcall != imakernel.InitcallInitIMA {
+					return
+				}
+				switch {
+				case ev.Kind == kernel.EvInitcallStart:
 					arm()
+				case ev.Kind == kernel.EvInitcallReturn && f.phase == atAggregate:
+					disarm()
 				}
 			}
 		}
 	}
 	r.x = imakernel.New(imakernel.Options{Files: ima.EmbeddedFiles()})
 	r.x.Install(&spec)
+	if f != nil && f.phase == atMeasure {
+		inner := spec.Hooks.Measure
+		spec.Hooks.Measure = func(k *kernel.Kernel, m kernel.Measurement) {
+			if m.Path == f.path {
+				arm()
+				defer disarm()
+			}
+			inner(k, m)
+		}
+	}
 	r.res, err = kernel.Boot(spec)
 	require.NoError(t, err, "the kernel model itself must not fail")
 	disarm()
@@ -141,11 +166,15 @@ func commandCode(p *platform.Platform) uint32 {
 	if p == nil {
 		return 0
 	}
-	var b [10]byte
-	if err := p.Bus.Accessor(phys.Secure).ReadBytes(p.Device.BufferAddr(0), b[:]); err != nil {
+	s := p.Bus.Accessor(phys.Secure)
+	a := p.Device.BufferAddr(0)
+	lo, err1 := s.Read(a+4, 4) // bytes 4..7, little endian
+	hi, err2 := s.Read(a+8, 4) // bytes 8..11
+	if err1 != nil || err2 != nil {
 		return 0
 	}
-	return uint32(b[6])<<24 | uint32(b[7])<<16 | uint32(b[8])<<8 | uint32(b[9])
+	b := []byte{byte(lo >> 16), byte(lo >> 24), byte(hi), byte(hi >> 8)} // bytes 6..9
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // pcr10 is what PCR 10 (SHA-256 bank) holds after the boot.
