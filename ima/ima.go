@@ -1,7 +1,6 @@
 package ima
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 
@@ -287,6 +286,3 @@ func (m *IMA) Violation(name string) error {
 	_, err := m.store(Event{Name: name, Violation: true}, m.tmpl, m.pcr)
 	return err
 }
-
-// ErrNoTemplateDigest is returned when a requested algorithm is not in the list.
-var ErrNoTemplateDigest = errors.New("ima: no template digest for that algorithm")

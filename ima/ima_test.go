@@ -511,3 +511,23 @@ func TestRTMRFirmware(t *testing.T) {
 	assert.False(t, ok)
 	assert.ErrorContains(t, ima.FirmwareExtender{R: r}.Extend(17, nil), "PCR 17 has no RTMR")
 }
+
+// The verifier never panics on whatever a list parses to, including a
+// first entry with a digest it cannot recompute.
+func FuzzVerify(f *testing.F) {
+	f.Add(readRefF(f, "binary_runtime_measurements"))
+	f.Add([]byte("\x0a\x00\x00\x00" + string(make([]byte, 20)) + "\x06\x00\x00\x00ima-ng\x1a\x00\x00\x00\x0a\x00\x00\x00sm3:\x00abcde\x08\x00\x00\x00boot_ag\x00"))
+	pcrs := func(a hashalg.Alg) ima.PCRValues {
+		p := ima.PCRValues{}
+		for i := 0; i < 24; i++ {
+			p[i] = make([]byte, a.Size())
+		}
+		return p
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, _ := ima.ParseBinary(data, 20)
+		rep := ima.Verify(ima.Evidence{Lists: map[hashalg.Alg][]ima.Record{hashalg.SHA1: recs},
+			PCRs: map[hashalg.Alg]ima.PCRValues{hashalg.SHA1: pcrs(hashalg.SHA1), hashalg.SHA256: pcrs(hashalg.SHA256)}})
+		_ = rep.String()
+	})
+}

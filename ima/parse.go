@@ -102,7 +102,7 @@ func ParseBinary(data []byte, digestSize int) ([]Record, error) {
 		fail := func(format string, args ...any) ([]Record, error) {
 			return out, &ParseError{Record: n, Offset: start, Reason: fmt.Sprintf(format, args...)}
 		}
-		u32 := func(what string) (uint32, bool) {
+		u32 := func() (uint32, bool) {
 			if len(data)-off < 4 {
 				return 0, false
 			}
@@ -119,7 +119,7 @@ func ParseBinary(data []byte, digestSize int) ([]Record, error) {
 			return b, true
 		}
 		var r Record
-		pcr, ok := u32("pcr")
+		pcr, ok := u32()
 		if !ok {
 			return fail("truncated PCR index")
 		}
@@ -127,7 +127,7 @@ func ParseBinary(data []byte, digestSize int) ([]Record, error) {
 		if r.TemplateDigest, ok = take(digestSize); !ok {
 			return fail("truncated template digest (want %d bytes)", digestSize)
 		}
-		nl, ok := u32("name length")
+		nl, ok := u32()
 		if !ok {
 			return fail("truncated template name length")
 		}
@@ -144,7 +144,7 @@ func ParseBinary(data []byte, digestSize int) ([]Record, error) {
 			if !ok {
 				return fail("truncated ima template digest")
 			}
-			fl, ok := u32("name length")
+			fl, ok := u32()
 			if !ok {
 				return fail("truncated ima template file name length")
 			}
@@ -160,7 +160,7 @@ func ParseBinary(data []byte, digestSize int) ([]Record, error) {
 			out = append(out, r)
 			continue
 		}
-		tl, ok := u32("template data length")
+		tl, ok := u32()
 		if !ok {
 			return fail("truncated template data length")
 		}

@@ -102,7 +102,7 @@ func digestNG(d hashalg.Digest, violationAlg hashalg.Alg, violation bool) []byte
 	return append(b, dig...)
 }
 
-// Fields builds the template data for ev, as ima_alloc_init_template does.
+// BuildFields builds the template data for ev, as ima_alloc_init_template does.
 // hashAlgo is IMA's hash algorithm (ima_hash=), used for violations.
 func (t Template) BuildFields(ev Event, hashAlgo hashalg.Alg) ([]Field, error) {
 	out := make([]Field, 0, len(t.Fields))

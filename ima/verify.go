@@ -252,6 +252,10 @@ func checkBootAggregate(rep *Report, recs []Record, ev Evidence) {
 		rep.add("boot_aggregate", false, "first entry's digest algorithm: %v", err)
 		return
 	}
+	if !alg.Available() || len(digest) != alg.Size() {
+		rep.add("boot_aggregate", false, "first entry's digest is %d bytes of %v, which this verifier cannot recompute", len(digest), alg)
+		return
+	}
 	if allZero(digest) {
 		rep.Bypass = true
 		rep.add("boot_aggregate", false, "%s is all zeros: the kernel was in TPM-bypass (no TPM chip when IMA initialised), so no PCR protects this list", name)
