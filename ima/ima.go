@@ -77,6 +77,9 @@ func Init(cfg Config, rot RootOfTrust, aggregateName string, log Logger) (*IMA, 
 	if err != nil {
 		return nil, err
 	}
+	if cfg.PCR < 0 || cfg.PCR >= TPMPCRs {
+		return nil, fmt.Errorf("ima: measurement register %d out of range 0..%d", cfg.PCR, TPMPCRs-1)
+	}
 	if log == nil {
 		log = func(string) {}
 	}

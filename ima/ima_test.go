@@ -531,3 +531,14 @@ func FuzzVerify(f *testing.F) {
 		_ = rep.String()
 	})
 }
+
+func TestInitConfigErrors(t *testing.T) {
+	_, err := ima.Init(ima.Config{PCR: -1}, nil, ima.BootAggregateName, nil)
+	assert.ErrorContains(t, err, "register -1 out of range")
+	_, err = ima.Init(ima.Config{Template: "ima-buf"}, nil, ima.BootAggregateName, nil)
+	assert.ErrorContains(t, err, "unknown template")
+	_, err = ima.Init(ima.Config{HashAlgo: hashalg.SM3256}, nil, ima.BootAggregateName, nil)
+	assert.ErrorContains(t, err, "not available")
+	_, err = ima.Init(ima.Config{PCR: 5}, ima.NewRTMR(), ima.BootAggregateName, nil)
+	assert.ErrorContains(t, err, "RTMR index 5 out of range")
+}
