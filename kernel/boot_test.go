@@ -4,8 +4,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffatpm/ffatpm/crb/platform"
+	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/kernel"
 	"github.com/ffatpm/ffatpm/kernel/kerneltest"
+	"github.com/ffatpm/ffatpm/spmc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -236,4 +239,25 @@ func TestUnknownOrderNamesAreNoted(t *testing.T) {
 	notes := strings.Join(res.Notes, "\n")
 	assert.Contains(t, notes, "no_such_init (in the device order) is not an initcall of this kernel")
 	assert.Contains(t, notes, "ffa_init is at rootfs in this configuration; its place in the device order is ignored")
+}
+
+func TestFFAv10FirmwareUsesBusNotifier(t *testing.T) {
+	// FF-A v1.1+: partition info carries the UUID; the chain works.
+	_, pl, err := kerneltest.NewMachineConfig(platform.Config{FFAVersion: ffa.Version1_1, VersionPolicy: spmc.VersionEL3, NoReq2: true})
+	require.NoError(t, err)
+	p, _ := kernel.LookupPreset(kernel.DefaultPreset)
+	res, err := kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	require.NotNil(t, res.Chip, res.FormatLog())
+	assert.Contains(t, res.FormatLog(), "ARM FF-A: Firmware version 1.1 found")
+	// FF-A v1.0: no UUIDs; the bus notifier finds the TPM service by
+	// PARTITION_INFO_GET(UUID) so that ffa-crb probes arm-ffa-1, which
+	// then talks 32-bit DIRECT_REQ (no AArch64 property in v1.0).
+	_, pl, err = kerneltest.NewMachineConfig(platform.Config{FFAVersion: ffa.Version1_0, VersionPolicy: spmc.VersionEL3, NoReq2: true})
+	require.NoError(t, err)
+	res, err = kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	assert.Contains(t, res.FormatLog(), "ARM FF-A: Firmware version 1.0 found")
+	assert.Contains(t, res.FormatLog(), "ffa-crb arm-ffa-1: ABI version 1.0")
+	assert.NotNil(t, res.Chip)
 }

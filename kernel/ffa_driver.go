@@ -55,9 +55,17 @@ func newFFABus() *Bus {
 			}
 			return false
 		},
-		// ffa_device_probe: a device whose UUID is still null is skipped.
+		// really_probe -> driver_sysfs_add sends BUS_NOTIFY_BIND_DRIVER
+		// first: with FF-A v1.0 (no UUIDs in partition info) the bus
+		// notifier asks PARTITION_INFO_GET for the driver's UUID and gives
+		// it to the device if its partition ID answers (ffa_bus_notifier,
+		// ffa_device_match_uuid). Then ffa_device_probe skips a device
+		// whose UUID is still null.
 		Probe: func(k *Kernel, dev *Device) error {
 			fd := dev.Data.(*FFADevice)
+			if fd.UUID.IsNil() {
+				k.ffaDeviceMatchUUID(fd, dev.driver)
+			}
 			if fd.UUID.IsNil() {
 				return ENODEV
 			}
@@ -175,6 +183,25 @@ func (k *Kernel) ffaDeviceRegister(info *ffaDrvInfo, fd *FFADevice) {
 	if err := k.DeviceAdd(dev); err != nil {
 		e, _ := AsErrno(err)
 		k.devPrintf(dev, "unable to register device %s err=%d", dev.Name, e.Ret())
+	}
+}
+
+// ffaDeviceMatchUUID is ffa_device_match_uuid, run by the bus notifier
+// that ffa_setup_partitions registers for FF-A v1.0.
+func (k *Kernel) ffaDeviceMatchUUID(fd *FFADevice, drv *Driver) {
+	info := k.drv.ffaInfo
+	dd, _ := drv.Data.(*ffaDriverData)
+	if info == nil || dd == nil || len(dd.ids) == 0 || info.version != ffa.Version1_0 {
+		return
+	}
+	parts, err := info.client.PartitionInfoGet(dd.ids[0])
+	if err != nil {
+		return
+	}
+	for _, p := range parts {
+		if p.ID == fd.VMID {
+			fd.UUID = dd.ids[0]
+		}
 	}
 }
 

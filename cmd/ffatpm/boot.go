@@ -162,6 +162,14 @@ func printSummary(w io.Writer, r *bootReport, outDir string) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  verdict          %s\n", verdictLine(r.Verdict))
+	total, direct := 0, 0
+	for name, n := range r.FFACalls {
+		total += n
+		if strings.HasPrefix(name, "FFA_MSG_SEND_DIRECT_REQ") {
+			direct += n
+		}
+	}
+	fmt.Fprintf(w, "  chain            %d FF-A calls by the kernel, %d of them direct requests to the TPM partition (DEN0138 START and friends)\n", total, direct)
 	if r.TPMRegistered != nil {
 		fmt.Fprintf(w, "  tpm0 registered  at %s initcall %s", r.TPMRegistered.Level, r.TPMRegistered.Initcall)
 		if r.TPMRegistered.Time != "" {

@@ -275,6 +275,10 @@ func fillKernelFacts(rep *bootReport, res *kernel.Result, quiet bool) {
 	for _, ic := range res.Initcalls {
 		rep.Initcalls = append(rep.Initcalls, initcallInfo{Level: ic.Level.String(), Name: ic.Name, Ret: errnoValue(ic.Ret)})
 	}
+	rep.FFACalls = map[string]int{}
+	for k, v := range res.FFACalls {
+		rep.FFACalls[k] = v
+	}
 	if res.Chip != nil {
 		rep.TPMRegistered = &registration{Level: res.Chip.At.Level.String(), Initcall: res.Chip.At.Initcall, Time: timeString(res.Chip.At.T)}
 	}

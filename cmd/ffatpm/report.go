@@ -13,6 +13,7 @@ type bootReport struct {
 	Measurements     int               `json:"measurements"`
 	LostMeasurements []lostInfo        `json:"lost_measurements"`
 	RoT              string            `json:"rot"`
+	FFACalls         map[string]int    `json:"ffa_calls"`
 	Notes            []string          `json:"notes"`
 	Scenario         *scenario         `json:"scenario"`
 	Kernel           *realKernelReport `json:"kernel,omitempty"`

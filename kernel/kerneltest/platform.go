@@ -32,6 +32,23 @@ func KernelPlatform(p *platform.Platform) (kernel.Platform, error) {
 	}, nil
 }
 
+// NewMachineConfig builds the real secure-world model from a platform
+// Config (a FakeTPM when cfg.Engine is nil).
+func NewMachineConfig(cfg platform.Config) (*platform.Platform, kernel.Platform, error) {
+	if cfg.Engine == nil {
+		cfg.Engine = &FakeTPM{}
+	}
+	m, err := platform.New(cfg)
+	if err != nil {
+		return nil, kernel.Platform{}, err
+	}
+	kp, err := KernelPlatform(m)
+	if err != nil {
+		return nil, kernel.Platform{}, err
+	}
+	return m, kp, nil
+}
+
 // NewMachine builds the real secure-world model with eng as the TPM
 // engine (a *FakeTPM when eng is nil) and returns it with its kernel
 // Platform.
