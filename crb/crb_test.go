@@ -503,3 +503,18 @@ func TestResponseTooLargeNoMem(t *testing.T) {
 	assert.Zero(t, r32(t, d, 0, RegCtrlStart))
 	assert.Equal(t, StateComplete, d.State())
 }
+
+func TestCtrlReqLatestWins(t *testing.T) {
+	d := newDev(t)
+	grant(t, d, 0)
+	w32(t, d, 0, RegCtrlReq, CtrlReqCmdReady)
+	w32(t, d, 0, RegCtrlReq, CtrlReqGoIdle)
+	assert.Equal(t, CtrlReqGoIdle, r32(t, d, 0, RegCtrlReq), "a later request replaces one not yet taken")
+	st, _ := d.ServeCommand(0, okEngine)
+	assert.Equal(t, StatusOK, st)
+	assert.Equal(t, StateIdle, d.State())
+	w32(t, d, 0, RegCtrlReq, CtrlReqGoIdle|CtrlReqCmdReady)
+	st, _ = d.ServeCommand(0, okEngine)
+	assert.Equal(t, StatusInvCRBCtrlData, st, "both in one write is inconsistent control data")
+	assert.Zero(t, r32(t, d, 0, RegCtrlReq))
+}

@@ -604,7 +604,12 @@ func (d *Device) write32(n int, r Reg, v, m uint32) {
 	case RegLocCtrl:
 		set(&l.locCtrl, 0xF)
 	case RegCtrlReq:
-		l.ctrlReq |= v & m & (CtrlReqCmdReady | CtrlReqGoIdle)
+		// RW1S; a new request supersedes one the TPM has not yet taken
+		// (software that wrote cmdReady, gave up and wrote goIdle wants
+		// Idle). Both bits in one write stay both: INV_CRB_CTRL_DATA.
+		if w := v & m & (CtrlReqCmdReady | CtrlReqGoIdle); w != 0 {
+			l.ctrlReq = w
+		}
 	case RegCtrlCancel:
 		set(&l.cancel, CtrlCancelInvoke)
 	case RegCtrlStart:

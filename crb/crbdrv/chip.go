@@ -452,7 +452,7 @@ func (c *Chip) transmitLocked(cmd []byte) ([]byte, error) {
 		return nil, err
 	}
 	if err := c.SendCommand(cmd); err != nil {
-		c.logf("err", "tpm_transmit: send(): error %d", Errno(err))
+		c.logf("err", "tpm_try_transmit: send(): error %d", Errno(err))
 		return nil, err
 	}
 	clk := c.cfg.Clock
