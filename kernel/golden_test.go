@@ -56,7 +56,11 @@ func TestPresetGolden(t *testing.T) {
 			require.NoError(t, err)
 			spec := p.Spec(pl)
 			ima := &kerneltest.IMAProbe{}
-			spec.Initcalls = []kernel.Initcall{ima.Initcall(kernel.LevelLate)}
+			lvl := kernel.LevelLate
+			if spec.Config.Builtin("IMA_INIT_LATE_SYNC") {
+				lvl = kernel.LevelLateSync
+			}
+			spec.Initcalls = []kernel.Initcall{ima.Initcall(lvl)}
 			res, err := kernel.Boot(spec)
 			require.NoError(t, err)
 			got := res.FormatLog() + "----\n" + summary(res, ima)
