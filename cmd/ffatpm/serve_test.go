@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -215,4 +217,19 @@ func TestServeBadTPMCommands(t *testing.T) {
 	_, err = tpm2.GetRandom{BytesRequested: 8}.Execute(c)
 	require.NoError(t, err, "serve still answers")
 	require.Equal(t, serveExitOK, rs.stop())
+}
+
+// TestServeFlagsDocumented: docs/mssim.md (which docs/cli.md points to for
+// serve) names every flag of "ffatpm serve".
+func TestServeFlagsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/mssim.md")
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.Equal(t, serveExitOK, runServe(context.Background(), []string{"--help"}, &out, io.Discard))
+	flags := regexp.MustCompile(`(?m)^  (--?[a-z]+)`).FindAllStringSubmatch(out.String(), -1)
+	require.NotEmpty(t, flags)
+	for _, f := range flags {
+		name := strings.TrimLeft(f[1], "-")
+		assert.Regexp(t, "`-{1,2}"+name+"[ `]", string(doc), "flag %s", f[1])
+	}
 }
