@@ -65,6 +65,7 @@ const (
 	FuncRxAcquire                 = smc32 | 0x84
 	FuncSpmIDGet                  = smc32 | 0x85
 	FuncMsgSend2                  = smc32 | 0x86
+	FuncSecondaryEPRegister32     = smc32 | 0x87
 	FuncSecondaryEPRegister       = smc64 | 0x87
 	FuncMemPermGet32              = smc32 | 0x88
 	FuncMemPermGet64              = smc64 | 0x88
@@ -214,11 +215,12 @@ var funcTable = [...]FuncInfo{
 	{FuncRxAcquire, "FFA_RX_ACQUIRE", Version1_1, 0, RoleCall, false, "hypervisor-to-SPMC ABI; no hypervisor is modelled"},
 	{FuncSpmIDGet, "FFA_SPM_ID_GET", Version1_1, 0, RoleCall, true, ""},
 	{FuncMsgSend2, "FFA_MSG_SEND2", Version1_1, 0, RoleCall, false, "indirect messaging not modelled"},
+	{FuncSecondaryEPRegister32, "FFA_SECONDARY_EP_REGISTER", Version1_1, 0, RoleCall, false, "partition-side ABI"},
 	{FuncSecondaryEPRegister, "FFA_SECONDARY_EP_REGISTER", Version1_1, 0, RoleCall, false, "partition-side ABI"},
 	{FuncMemPermGet32, "FFA_MEM_PERM_GET", Version1_1, 0, RoleCall, false, "partition-side ABI"},
-	{FuncMemPermGet64, "FFA_MEM_PERM_GET", Version1_2, 0, RoleCall, false, "partition-side ABI"},
+	{FuncMemPermGet64, "FFA_MEM_PERM_GET", Version1_1, 0, RoleCall, false, "partition-side ABI"},
 	{FuncMemPermSet32, "FFA_MEM_PERM_SET", Version1_1, 0, RoleCall, false, "partition-side ABI"},
-	{FuncMemPermSet64, "FFA_MEM_PERM_SET", Version1_2, 0, RoleCall, false, "partition-side ABI"},
+	{FuncMemPermSet64, "FFA_MEM_PERM_SET", Version1_1, 0, RoleCall, false, "partition-side ABI"},
 	{FuncConsoleLog32, "FFA_CONSOLE_LOG", Version1_2, 0, RoleCall, false, "partition-side ABI"},
 	{FuncConsoleLog64, "FFA_CONSOLE_LOG", Version1_2, 0, RoleCall, false, "partition-side ABI"},
 	{FuncPartitionInfoGetRegs, "FFA_PARTITION_INFO_GET_REGS", Version1_2, 0, RoleCall, true, "no tags: a nonzero tag gets RETRY"},
