@@ -190,15 +190,18 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 	if !spec.Quiet {
 		k.res.Notes = append(k.res.Notes, cfg.Notes()...)
 	}
-	k.crbReachesFFA = cfg.Reachable("TCG_CRB", "TCG_ARM_CRB_FFA")
-	k.crbFFABuiltin = cfg.Builtin("TCG_ARM_CRB_FFA")
+	k.triCache = make([]symTri, 0, 12)
+	k.res.Initcalls = make([]InitcallResult, 0, 16)
+	k.crbReachesFFA = k.builtin("TCG_ARM_CRB_FFA") || (k.tristate("TCG_ARM_CRB_FFA") == M && k.tristate("TCG_CRB") == M)
+	k.crbFFABuiltin = k.builtin("TCG_ARM_CRB_FFA")
 
 	for l := range spec.Order {
 		if !l.IsInitcall() {
 			return nil, nil, fmt.Errorf("link order given for %s, which is not an initcall level", l)
 		}
 	}
-	all := append(k.builtinInitcalls(), spec.Initcalls...)
+	all := k.builtinInitcalls()
+	all = append(all, spec.Initcalls...)
 	p := &plan{}
 	var mods map[string]*moduleInfo
 	seen := func(name string) bool {
@@ -223,7 +226,7 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 		}
 		build := Y
 		if ic.Symbol != "" {
-			build = cfg.Tristate(ic.Symbol)
+			build = k.tristate(ic.Symbol)
 		}
 		switch build {
 		case Y:

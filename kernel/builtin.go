@@ -32,13 +32,14 @@ func (k *Kernel) builtinInitcalls() []Initcall {
 	if p.FFAInitRootfs {
 		ffaLevel = LevelRootfs
 	}
-	calls := []Initcall{
+	calls := make([]Initcall, 0, 12)
+	calls = append(calls, []Initcall{
 		{Name: "acpi_init", Level: LevelSubsys, Object: "drivers/acpi/bus.o", Symbol: "ACPI", Fn: acpiInit},
 		{Name: "tpm_init", Level: LevelSubsys, Object: "drivers/char/tpm/tpm-interface.o", Symbol: "TCG_TPM", Module: "tpm", Fn: tpmInit},
 		{Name: "ffa_init", Level: ffaLevel, Object: "drivers/firmware/arm_ffa/driver.o", Symbol: "ARM_FFA_TRANSPORT", Module: "ffa-module", Fn: ffaInit},
 		{Name: "crb_acpi_driver_init", Level: LevelDevice, Object: tpmCRBObject, Symbol: "TCG_CRB", Module: tpmCRBModule, Fn: crbACPIDriverInit},
 		{Name: "deferred_probe_initcall", Level: LevelLate, Object: "drivers/base/dd.o", Fn: deferredProbeInitcall},
-	}
+	}...)
 	if !p.FFABusInFFAInit {
 		calls = append(calls, Initcall{Name: "arm_ffa_bus_init", Level: LevelSubsys, Object: "drivers/firmware/arm_ffa/bus.o",
 			Symbol: "ARM_FFA_TRANSPORT", Module: "ffa-core", Fn: ffaBusInit})
@@ -47,7 +48,7 @@ func (k *Kernel) builtinInitcalls() []Initcall {
 	// form) only under #ifdef MODULE, so a built-in tpm_crb_ffa has no
 	// initcall of its own.
 	registerPatch := p.CRBFFARegister || p.CRBFFABugOn
-	if !(registerPatch && k.cfg != nil && k.cfg.Builtin("TCG_ARM_CRB_FFA")) {
+	if !(registerPatch && k.cfg != nil && k.builtin("TCG_ARM_CRB_FFA")) {
 		calls = append(calls, Initcall{Name: "tpm_crb_ffa_driver_init", Level: LevelDevice, Object: crbFFAObject,
 			Symbol: "TCG_ARM_CRB_FFA", Module: crbFFAModule, Fn: tpmCRBFFADriverInit})
 	}

@@ -358,7 +358,7 @@ func deferredProbeInitcall(k *Kernel) error {
 	k.initcallsDone = true
 	k.deferredProbeTrigger()
 	k.flushDeferredWork()
-	if k.cfg.Builtin("MODULES") {
+	if k.builtin("MODULES") {
 		// schedule_delayed_work(&deferred_probe_timeout_work, 10 * HZ)
 		k.deferredTimeoutAt = k.clock.now + deferredProbeTimeout
 	}

@@ -41,6 +41,8 @@ type Kernel struct {
 
 	rspBuf []byte // the TPM core's response buffer
 
+	triCache []symTri // resolved Kconfig values (Config may be shared by parallel boots)
+
 	crbReachesFFA bool // IS_REACHABLE(CONFIG_TCG_ARM_CRB_FFA) from tpm_crb
 	crbFFABuiltin bool
 }
@@ -128,3 +130,22 @@ func (k *Kernel) Fault(err error) {
 
 // DeferredProbingEnabled reports whether deferred_probe_initcall has run.
 func (k *Kernel) DeferredProbingEnabled() bool { return k.deferredEnable }
+
+type symTri struct {
+	sym string
+	v   Tristate
+}
+
+// tristate is k.cfg.Tristate(sym), remembered for the boot.
+func (k *Kernel) tristate(sym string) Tristate {
+	for _, c := range k.triCache {
+		if c.sym == sym {
+			return c.v
+		}
+	}
+	v := k.cfg.Tristate(sym)
+	k.triCache = append(k.triCache, symTri{sym, v})
+	return v
+}
+
+func (k *Kernel) builtin(sym string) bool { return k.tristate(sym) == Y }

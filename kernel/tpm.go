@@ -229,7 +229,7 @@ func (k *Kernel) tpm2GetPCRAllocation(c *TPMChip) int {
 		return ENODEV.Ret()
 	}
 	off := 19
-	c.Banks = nil
+	c.Banks = make([]PCRBank, 0, n)
 	for i := uint32(0); i < n; i++ {
 		if off+3 > len(rsp) {
 			return EFAULT.Ret()

@@ -338,6 +338,9 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	if k.crbRead(priv, crbCtrlSts)&crbCtrlStsError != 0 {
 		return nil, EIO
 	}
+	if k.rspBuf == nil {
+		k.rspBuf = make([]byte, 0, 128)
+	}
 	hdr := k.readBuf(k.rspBuf[:0], priv.rsp, 8)
 	if k.panicked {
 		return nil, EIO
@@ -349,7 +352,9 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	if k.spec.Trace && !k.quiet {
 		k.event(Event{Kind: EvMMIO, Device: priv.dev.Name, Detail: fmt.Sprintf("memcpy_fromio %d bytes from the response buffer at %#x", size, priv.rsp)})
 	}
-	return k.readBuf(hdr, priv.rsp+8, int(size)-8), 0
+	rsp := k.readBuf(hdr, priv.rsp+8, int(size)-8)
+	k.rspBuf = rsp[:0]
+	return rsp, 0
 }
 
 // writeBuf / readBuf are memcpy_toio / memcpy_fromio in 32-bit accesses.
