@@ -18,7 +18,13 @@ var rootfs embed.FS
 
 // embeddedExec lists the embedded files that are executed (embed keeps no
 // mode bits).
-var embeddedExec = map[string]bool{"/init": true, "/bin/busybox": true, "/sbin/init": true, "/opt/my script.sh": true}
+func embeddedExec(p string) bool {
+	switch p {
+	case "/init", "/bin/busybox", "/sbin/init", "/opt/my script.sh":
+		return true
+	}
+	return false
+}
 
 // Classify chooses the hook and mask a boot would measure a file with:
 // modules through MODULE_CHECK, firmware through FIRMWARE_CHECK,
@@ -53,7 +59,7 @@ func EmbeddedFiles() []File {
 			return err
 		}
 		name := strings.TrimPrefix(p, "rootfs")
-		out = append(out, File{Path: name, Data: data, Req: Classify(name, embeddedExec[name], policy.RamfsMagic)})
+		out = append(out, File{Path: name, Data: data, Req: Classify(name, embeddedExec(name), policy.RamfsMagic)})
 		return nil
 	})
 	sortInitFirst(out)

@@ -50,37 +50,39 @@ const (
 	EvEFISPDMFirmwareConfig  EventType = 0x800000E2
 )
 
-var typeNames = map[EventType]string{
-	EvPrebootCert: "EV_PREBOOT_CERT", EvPostCode: "EV_POST_CODE", EvUnused: "EV_UNUSED",
-	EvNoAction: "EV_NO_ACTION", EvSeparator: "EV_SEPARATOR", EvAction: "EV_ACTION",
-	EvEventTag: "EV_EVENT_TAG", EvSCRTMContents: "EV_S_CRTM_CONTENTS", EvSCRTMVersion: "EV_S_CRTM_VERSION",
-	EvCPUMicrocode: "EV_CPU_MICROCODE", EvPlatformConfigFlags: "EV_PLATFORM_CONFIG_FLAGS",
-	EvTableOfDevices: "EV_TABLE_OF_DEVICES", EvCompactHash: "EV_COMPACT_HASH", EvIPL: "EV_IPL",
-	EvIPLPartitionData: "EV_IPL_PARTITION_DATA", EvNonhostCode: "EV_NONHOST_CODE",
-	EvNonhostConfig: "EV_NONHOST_CONFIG", EvNonhostInfo: "EV_NONHOST_INFO",
-	EvOmitBootDeviceEvents: "EV_OMIT_BOOT_DEVICE_EVENTS",
-	EvEFIVariableDriverCfg: "EV_EFI_VARIABLE_DRIVER_CONFIG", EvEFIVariableBoot: "EV_EFI_VARIABLE_BOOT",
-	EvEFIBootServicesApp: "EV_EFI_BOOT_SERVICES_APPLICATION", EvEFIBootServicesDriver: "EV_EFI_BOOT_SERVICES_DRIVER",
-	EvEFIRuntimeServicesDrv: "EV_EFI_RUNTIME_SERVICES_DRIVER", EvEFIGPTEvent: "EV_EFI_GPT_EVENT",
-	EvEFIAction: "EV_EFI_ACTION", EvEFIPlatformFirmwareBlb: "EV_EFI_PLATFORM_FIRMWARE_BLOB",
-	EvEFIHandoffTables: "EV_EFI_HANDOFF_TABLES", EvEFIPlatformFirmwareB2: "EV_EFI_PLATFORM_FIRMWARE_BLOB2",
-	EvEFIHandoffTables2: "EV_EFI_HANDOFF_TABLES2", EvEFIVariableBoot2: "EV_EFI_VARIABLE_BOOT2",
-	EvEFIHCRTMEvent: "EV_EFI_HCRTM_EVENT", EvEFIVariableAuthority: "EV_EFI_VARIABLE_AUTHORITY",
-	EvEFISPDMFirmwareBlob: "EV_EFI_SPDM_FIRMWARE_BLOB", EvEFISPDMFirmwareConfig: "EV_EFI_SPDM_FIRMWARE_CONFIG",
+func typeNames() map[EventType]string {
+	return map[EventType]string{
+		EvPrebootCert: "EV_PREBOOT_CERT", EvPostCode: "EV_POST_CODE", EvUnused: "EV_UNUSED",
+		EvNoAction: "EV_NO_ACTION", EvSeparator: "EV_SEPARATOR", EvAction: "EV_ACTION",
+		EvEventTag: "EV_EVENT_TAG", EvSCRTMContents: "EV_S_CRTM_CONTENTS", EvSCRTMVersion: "EV_S_CRTM_VERSION",
+		EvCPUMicrocode: "EV_CPU_MICROCODE", EvPlatformConfigFlags: "EV_PLATFORM_CONFIG_FLAGS",
+		EvTableOfDevices: "EV_TABLE_OF_DEVICES", EvCompactHash: "EV_COMPACT_HASH", EvIPL: "EV_IPL",
+		EvIPLPartitionData: "EV_IPL_PARTITION_DATA", EvNonhostCode: "EV_NONHOST_CODE",
+		EvNonhostConfig: "EV_NONHOST_CONFIG", EvNonhostInfo: "EV_NONHOST_INFO",
+		EvOmitBootDeviceEvents: "EV_OMIT_BOOT_DEVICE_EVENTS",
+		EvEFIVariableDriverCfg: "EV_EFI_VARIABLE_DRIVER_CONFIG", EvEFIVariableBoot: "EV_EFI_VARIABLE_BOOT",
+		EvEFIBootServicesApp: "EV_EFI_BOOT_SERVICES_APPLICATION", EvEFIBootServicesDriver: "EV_EFI_BOOT_SERVICES_DRIVER",
+		EvEFIRuntimeServicesDrv: "EV_EFI_RUNTIME_SERVICES_DRIVER", EvEFIGPTEvent: "EV_EFI_GPT_EVENT",
+		EvEFIAction: "EV_EFI_ACTION", EvEFIPlatformFirmwareBlb: "EV_EFI_PLATFORM_FIRMWARE_BLOB",
+		EvEFIHandoffTables: "EV_EFI_HANDOFF_TABLES", EvEFIPlatformFirmwareB2: "EV_EFI_PLATFORM_FIRMWARE_BLOB2",
+		EvEFIHandoffTables2: "EV_EFI_HANDOFF_TABLES2", EvEFIVariableBoot2: "EV_EFI_VARIABLE_BOOT2",
+		EvEFIHCRTMEvent: "EV_EFI_HCRTM_EVENT", EvEFIVariableAuthority: "EV_EFI_VARIABLE_AUTHORITY",
+		EvEFISPDMFirmwareBlob: "EV_EFI_SPDM_FIRMWARE_BLOB", EvEFISPDMFirmwareConfig: "EV_EFI_SPDM_FIRMWARE_CONFIG",
+	}
 }
 
 func (t EventType) String() string {
-	if n, ok := typeNames[t]; ok {
+	if n, ok := typeNames()[t]; ok {
 		return n
 	}
 	return fmt.Sprintf("EV_%#x", uint32(t))
 }
 
 // Signatures of EV_NO_ACTION events (PC Client PFP 10.4.5).
-var (
-	SpecIDSignature03        = []byte("Spec ID Event03\x00")
-	SpecIDSignature00        = []byte("Spec ID Event00\x00")
-	StartupLocalitySignature = []byte("StartupLocality\x00")
+const (
+	SpecIDSignature03        = "Spec ID Event03\x00"
+	SpecIDSignature00        = "Spec ID Event00\x00"
+	StartupLocalitySignature = "StartupLocality\x00"
 )
 
 // AlgSize is one TCG_EfiSpecIdEventAlgorithmSize entry.
@@ -190,7 +192,7 @@ func Parse(data []byte) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{}
-	if first.Type == EvNoAction && first.PCR == 0 && bytes.HasPrefix(first.Data, SpecIDSignature03) {
+	if first.Type == EvNoAction && first.PCR == 0 && bytes.HasPrefix(first.Data, []byte(SpecIDSignature03)) {
 		spec, err := parseSpecID(first.Data)
 		if err != nil {
 			return nil, &Error{Event: 0, Offset: 0, Reason: err.Error()}
@@ -384,7 +386,7 @@ func (l *Log) Marshal() []byte {
 
 // Marshal encodes the TCG_EfiSpecIdEvent.
 func (s *SpecID) Marshal() []byte {
-	b := append([]byte(nil), SpecIDSignature03...)
+	b := []byte(SpecIDSignature03)
 	b = binary.LittleEndian.AppendUint32(b, s.PlatformClass)
 	b = append(b, s.VersionMinor, s.VersionMajor, s.Errata, s.UintnSize)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.Algorithms)))
@@ -419,7 +421,7 @@ func (l *Log) Replay() (map[hashalg.Alg]*PCRs, error) {
 	}
 	for i, e := range l.Events {
 		if e.Type == EvNoAction {
-			if e.PCR == 0 && !pcr0Extended && len(e.Data) == 17 && bytes.HasPrefix(e.Data, StartupLocalitySignature) {
+			if e.PCR == 0 && !pcr0Extended && len(e.Data) == 17 && bytes.HasPrefix(e.Data, []byte(StartupLocalitySignature)) {
 				for _, p := range out {
 					p[0][len(p[0])-1] = e.Data[16]
 				}

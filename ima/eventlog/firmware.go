@@ -129,7 +129,7 @@ func Measure(ext Extender, comps []Component, locality uint8) (*Log, error) {
 	// PCR0 although EV_NO_ACTION events are never extended.
 	if locality != 0 {
 		l.Events = append(l.Events, Event{PCR: 0, Type: EvNoAction, Digests: zero,
-			Data: append(append([]byte(nil), StartupLocalitySignature...), locality)})
+			Data: append([]byte(StartupLocalitySignature), locality)})
 	}
 	for _, c := range comps {
 		content := c.Content

@@ -78,17 +78,19 @@ type rule struct {
 
 // initTable is init_ima's decision as data, first matching row wins
 // (ima_main.c init_ima; seed 001's init_ima(bool late)).
-var initTable = []rule{
-	{done: yes, act: ActSkip, why: "IMA is already initialised"},
-	{form: FormRFC, late: yes, tcgTPM: no, act: ActSkip, why: "RFC: no TPM support, the first attempt ran"},
-	{form: FormRFC, late: no, chip: no, tcgTPM: yes, act: ActDefer, why: "RFC: TPM not available, will try later"},
-	{chip: yes, act: ActInitTPM, why: "tpm_default_chip() found the TPM"},
-	{chip: no, act: ActInitBypass, why: "No TPM chip found, activating TPM-bypass!"},
+func initTable() []rule {
+	return []rule{
+		{done: yes, act: ActSkip, why: "IMA is already initialised"},
+		{form: FormRFC, late: yes, tcgTPM: no, act: ActSkip, why: "RFC: no TPM support, the first attempt ran"},
+		{form: FormRFC, late: no, chip: no, tcgTPM: yes, act: ActDefer, why: "RFC: TPM not available, will try later"},
+		{chip: yes, act: ActInitTPM, why: "tpm_default_chip() found the TPM"},
+		{chip: no, act: ActInitBypass, why: "No TPM chip found, activating TPM-bypass!"},
+	}
 }
 
 // Decide returns init_ima's action and the table row's reason.
 func Decide(form Form, late, done, chip, tcgTPM bool) (Action, string) {
-	for _, r := range initTable {
+	for _, r := range initTable() {
 		if (r.form == 0 || r.form == form) && r.late.match(late) && r.done.match(done) && r.chip.match(chip) && r.tcgTPM.match(tcgTPM) {
 			return r.act, r.why
 		}
@@ -100,7 +102,7 @@ func Decide(form Form, late, done, chip, tcgTPM bool) (Action, string) {
 func DecisionTable() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-10s %-5s %-5s %-5s %-7s %-22s %s\n", "form", "late", "done", "chip", "TCG_TPM", "action", "why")
-	for _, r := range initTable {
+	for _, r := range initTable() {
 		f := "*"
 		if r.form != 0 {
 			f = r.form.String()

@@ -64,11 +64,10 @@ const (
 	Failed                        // listed, but the extend failed
 )
 
-var statusNames = [...]string{"", "measured", "unprotected", "lost", "duplicate", "not-measured", "failed"}
-
 func (s Status) String() string {
-	if s > 0 && int(s) < len(statusNames) {
-		return statusNames[s]
+	names := [...]string{"", "measured", "unprotected", "lost", "duplicate", "not-measured", "failed"}
+	if s > 0 && int(s) < len(names) {
+		return names[s]
 	}
 	return fmt.Sprintf("status(%d)", int(s))
 }

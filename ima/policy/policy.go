@@ -21,11 +21,13 @@ const (
 	DontHash
 )
 
-var actionNames = [...]string{"", "measure", "dont_measure", "appraise", "dont_appraise", "audit", "hash", "dont_hash"}
+func actionNames() [8]string {
+	return [...]string{"", "measure", "dont_measure", "appraise", "dont_appraise", "audit", "hash", "dont_hash"}
+}
 
 func (a Action) String() string {
-	if a > 0 && int(a) < len(actionNames) {
-		return actionNames[a]
+	if a > 0 && int(a) < len(actionNames()) {
+		return actionNames()[a]
 	}
 	return fmt.Sprintf("action(%d)", int(a))
 }
@@ -52,13 +54,15 @@ const (
 	SetxattrCheck
 )
 
-var funcNames = [...]string{"", "FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK",
-	"POST_SETATTR", "MODULE_CHECK", "FIRMWARE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK",
-	"POLICY_CHECK", "KEXEC_CMDLINE", "KEY_CHECK", "CRITICAL_DATA", "SETXATTR_CHECK"}
+func funcNames() [16]string {
+	return [...]string{"", "FILE_CHECK", "MMAP_CHECK", "MMAP_CHECK_REQPROT", "BPRM_CHECK", "CREDS_CHECK",
+		"POST_SETATTR", "MODULE_CHECK", "FIRMWARE_CHECK", "KEXEC_KERNEL_CHECK", "KEXEC_INITRAMFS_CHECK",
+		"POLICY_CHECK", "KEXEC_CMDLINE", "KEY_CHECK", "CRITICAL_DATA", "SETXATTR_CHECK"}
+}
 
 func (f Func) String() string {
-	if f > 0 && int(f) < len(funcNames) {
-		return funcNames[f]
+	if f > 0 && int(f) < len(funcNames()) {
+		return funcNames()[f]
 	}
 	return fmt.Sprintf("func(%d)", int(f))
 }
@@ -74,7 +78,7 @@ func ParseFunc(s string) (Func, error) {
 	case "POST_SETATTR":
 		return 0, fmt.Errorf("func=%s is internal and not accepted in a policy", s)
 	}
-	for i, n := range funcNames {
+	for i, n := range funcNames() {
 		if i > 0 && n == s {
 			return Func(i), nil
 		}
@@ -379,7 +383,7 @@ func ParseRule(s string, line int) (Rule, error) {
 	if len(toks) == 0 {
 		return r, &Error{Line: line, Reason: "empty rule"}
 	}
-	for i, n := range actionNames {
+	for i, n := range actionNames() {
 		if i > 0 && toks[0] == n {
 			r.Action = Action(i)
 		}
