@@ -130,3 +130,33 @@ func TestNoTPMPartitionPendsForever(t *testing.T) {
 	assert.Nil(t, res.Deferred[0].Resolved)
 	assert.Equal(t, kernel.EPROBE_DEFER, res.Deferred[0].Result)
 }
+
+func TestIncompatibleServiceVersionStopsRetries(t *testing.T) {
+	// tpm_crb_ffa's probe fails on a DEN0138 major version other than 1;
+	// tpm_crb_ffa_init() then returns -ENODEV, which tpm_crb returns from
+	// its probe ("rejects match", no retry), so the device never binds.
+	p, _ := kernel.LookupPreset("before-v6.17")
+	w, pl := kerneltest.NewFastWorld(nil)
+	w.InterfaceVersion = 0x20000
+	res, err := kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	assert.Nil(t, res.Chip)
+	log := res.FormatLog()
+	assert.Contains(t, log, "ffa-crb arm-ffa-1: ABI version 2.0")
+	assert.Contains(t, log, "ffa-crb arm-ffa-1: Incompatible ABI version")
+	require.Len(t, res.Deferred, 1)
+	assert.Equal(t, kernel.ENODEV, res.Deferred[0].Result)
+	assert.NotContains(t, log, "deferred probe pending")
+}
+
+func TestNoConduitNoFFA(t *testing.T) {
+	p, _ := kernel.LookupPreset("v6.17")
+	_, pl := kerneltest.NewFastWorld(nil)
+	pl.Conduit = nil
+	res, err := kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	ic, ok := res.InitcallAt("ffa_init")
+	require.True(t, ok)
+	assert.Equal(t, kernel.EOPNOTSUPP, ic.Ret)
+	assert.Nil(t, res.Chip)
+}
