@@ -1,8 +1,11 @@
 package ima
 
 import (
+	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/google/go-tpm/tpm2"
 
 	"github.com/ffatpm/ffatpm/ima/hashalg"
 	"github.com/ffatpm/ffatpm/ima/policy"
@@ -201,7 +204,7 @@ func (m *IMA) store(ev Event, tmpl Template, pcr int) (bool, error) {
 		m.mu.Lock()
 		m.extendErrors++
 		m.mu.Unlock()
-		m.log(fmt.Sprintf(logTPMErrorFmt, -5))
+		m.log(fmt.Sprintf(logTPMErrorFmt, tpmResult(err)))
 		return true, fmt.Errorf("ima: entry %q added but not extended: %w", ev.Name, err)
 	}
 	return true, nil
@@ -288,4 +291,14 @@ func (m *IMA) MeasureData(name string, data, sig []byte, template string, pcr in
 func (m *IMA) Violation(name string) error {
 	_, err := m.store(Event{Name: name, Violation: true}, m.tmpl, m.pcr)
 	return err
+}
+
+// tpmResult is the int tpm_pcr_extend returns for err: the TPM's response
+// code (positive) when the TPM answered with an error, else -EIO.
+func tpmResult(err error) int {
+	var rc tpm2.TPMRC
+	if errors.As(err, &rc) {
+		return int(rc)
+	}
+	return -5 // -EIO
 }

@@ -2,6 +2,7 @@ package ima_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-tpm/tpm2"
@@ -81,3 +82,19 @@ func TestTPMErrors(t *testing.T) {
 type imatestFailing struct{}
 
 func (imatestFailing) Send([]byte) ([]byte, error) { return nil, imatest.ErrInjected }
+
+// An extend the TPM refuses is logged with the TPM's response code, as
+// ima_pcr_extend prints tpm_pcr_extend's result.
+func TestExtendRCLogged(t *testing.T) {
+	sim := imatest.Simulator(t)
+	rot, err := ima.NewTPM(sim)
+	require.NoError(t, err)
+	var logs []string
+	m, err := ima.Init(ima.Config{}, rot, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
+	require.NoError(t, err)
+	_, err = m.MeasureData("/x", []byte("x"), nil, ima.TemplateIMANG, 17) // D-RTM PCR: locality 0 may not extend it
+	var rc tpm2.TPMRC
+	require.ErrorAs(t, err, &rc)
+	assert.Contains(t, logs, fmt.Sprintf("ima: Error Communicating to TPM chip, result: %d", int(rc)))
+	assert.Equal(t, 1, m.ExtendErrors())
+}
