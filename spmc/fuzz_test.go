@@ -107,6 +107,7 @@ func FuzzSPMCCall(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			fx.Unblock() // the blocker partition must never hold a fuzz run
 			conduits := []ffa.Conduit{fx.NW, fx.OtherVM}
 			outs := make([]ffa.Frame, len(steps))
 			for i, in := range steps {

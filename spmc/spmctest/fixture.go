@@ -2,6 +2,7 @@ package spmctest
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/ffa/phys"
@@ -46,6 +47,12 @@ type Fixture struct {
 	// Responder (ResponderHandler) answers REQ invalidly on purpose to
 	// check the SPMC's rules for partition responses; zero ID: skipped.
 	Responder Ref
+	// Blocker has one execution context; a REQ with args[0] = 1 makes it
+	// signal Blocked and wait until Unblock is called (then echo). Other
+	// requests echo at once. Zero ID: skipped.
+	Blocker Ref
+	Blocked <-chan struct{}
+	Unblock func()
 	// Partitions is the number of descriptors PARTITION_INFO_GET returns
 	// for the Nil UUID to a v1.2 caller.
 	Partitions int
@@ -149,6 +156,29 @@ func (h ResponderHandler) DirectFrame(c spmc.Call, in ffa.Frame) ffa.Frame {
 	return good.Encode()
 }
 
+// BlockingHandler implements the Blocker behaviour (see Fixture).
+type BlockingHandler struct {
+	Entered chan<- struct{}
+	Release <-chan struct{}
+}
+
+// DirectReq blocks on args[0] == 1, else echoes.
+func (h BlockingHandler) DirectReq(_ spmc.Call, r ffa.DirectReq) (ffa.DirectResp, error) {
+	if r.Args[0] == 1 {
+		select {
+		case h.Entered <- struct{}{}:
+		default:
+		}
+		<-h.Release
+	}
+	return ffa.DirectResp{Args: r.Args}, nil
+}
+
+// DirectReq2 echoes.
+func (h BlockingHandler) DirectReq2(_ spmc.Call, r ffa.DirectReq2) (ffa.DirectResp2, error) {
+	return ffa.DirectResp2{Args: r.Args}, nil
+}
+
 // Standard layout of the fixture built by NewFixture.
 const (
 	FixtureRAM       = 0x8000_0000
@@ -165,6 +195,7 @@ var (
 	UUIDRelayA    = ffa.MustParseUUID("5e1fc0de-0004-4a11-8e55-ec4000000004")
 	UUIDRelayB    = ffa.MustParseUUID("5e1fc0de-0005-4a11-8e55-ec4000000005")
 	UUIDResponder = ffa.MustParseUUID("5e1fc0de-0006-4a11-8e55-ec4000000006")
+	UUIDBlocker   = ffa.MustParseUUID("5e1fc0de-0007-4a11-8e55-ec4000000007")
 )
 
 type nullDevice struct{}
@@ -193,6 +224,8 @@ func NewFixture(mod func(*spmc.Config)) (*Fixture, error) {
 		return nil, err
 	}
 	direct := ffa.PropDirectReqRecv | ffa.PropAArch64
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var once sync.Once
 	cfg := spmc.Config{
 		Bus:       bus,
 		Endpoints: []spmc.Endpoint{{ID: 0, Owner: "vm0"}, {ID: 1, Owner: "vm1"}},
@@ -209,6 +242,8 @@ func NewFixture(mod func(*spmc.Config)) (*Fixture, error) {
 				Properties: direct | ffa.PropDirectReqSend},
 			{Name: "responder", ID: 0x8006, UUIDs: []ffa.UUID{UUIDResponder}, ExecContexts: 1,
 				FrameHandler: ResponderHandler{ID: 0x8006}, Properties: direct},
+			{Name: "blocker", ID: 0x8007, UUIDs: []ffa.UUID{UUIDBlocker}, ExecContexts: 1,
+				Handler: BlockingHandler{Entered: entered, Release: release}, Properties: direct},
 		},
 	}
 	if mod != nil {
@@ -237,7 +272,9 @@ func NewFixture(mod func(*spmc.Config)) (*Fixture, error) {
 		SecureRAM: FixtureSecureRAM, DeviceMem: FixtureDevice, MaxPages: maxPages,
 		Echo: Ref{0x8001, UUIDEcho}, NoReq2: Ref{0x8002, UUIDNoReq2}, NoDirect: Ref{0x8003, UUIDNoDirect},
 		RelayA: Ref{0x8004, UUIDRelayA}, RelayB: Ref{0x8005, UUIDRelayB},
-		Responder:  Ref{0x8006, UUIDResponder},
-		Partitions: 6,
+		Responder: Ref{0x8006, UUIDResponder},
+		Blocker:   Ref{0x8007, UUIDBlocker}, Blocked: entered,
+		Unblock:    func() { once.Do(func() { close(release) }) },
+		Partitions: 7,
 	}, nil
 }

@@ -98,6 +98,14 @@ func TestSuiteCatchesBrokenSPMCs(t *testing.T) {
 			}
 			return inner.Call(in)
 		}, []string{"direct/partition-response-rules"}},
+		{"hides-busy", func(inner ffa.Conduit, in ffa.Frame) ffa.Frame {
+			out := inner.Call(in)
+			if out.Err() == ffa.ErrBusy {
+				_, dst := ffa.UnpackIDs(in.W(1))
+				return ffa.DirectResp{Src: dst}.Encode()
+			}
+			return out
+		}, []string{"direct/busy-receiver"}},
 		{"panics", func(inner ffa.Conduit, in ffa.Frame) ffa.Frame {
 			if in.Func() == ffa.FuncSpmIDGet {
 				panic("firmware crash")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ffatpm/ffatpm/ffa"
 )
@@ -627,6 +628,43 @@ func Cases() []Case {
 				e.failf("valid RESP_64: got %v", out)
 			}
 		}},
+		{"direct/busy-receiver", "DEN0077 direct messaging: a receiver with no free execution context (still handling another request) -> BUSY", func(e *Env) {
+			if e.Fx.Blocker.ID == 0 {
+				return
+			}
+			e.Negotiate(ffa.Version1_2)
+			defer e.Fx.Unblock()
+			done := make(chan ffa.Frame, 1)
+			go func() {
+				defer func() {
+					if p := recover(); p != nil {
+						done <- ffa.ErrorFrame(ffa.ErrAborted)
+					}
+				}()
+				done <- e.direct(e.Fx.NWID, e.Fx.Blocker.ID, false, [5]uint64{1})
+			}()
+			select {
+			case <-e.Fx.Blocked:
+			case <-time.After(10 * time.Second):
+				e.fatalf("the blocker partition never received the first request")
+			}
+			e.WantStatus(e.direct(e.Fx.NWID, e.Fx.Blocker.ID, false, [5]uint64{2}), ffa.ErrBusy, "second request while the first is handled")
+			if out := e.direct(e.Fx.NWID, e.Fx.Echo.ID, false, [5]uint64{3}); out.Func() != ffa.FuncMsgSendDirectResp {
+				e.failf("another partition is not busy: got %v", out)
+			}
+			e.Fx.Unblock()
+			select {
+			case out := <-done:
+				if r, err := ffa.DecodeDirectResp(out); err != nil || r.Args[0] != 1 {
+					e.failf("first request: got %v", out)
+				}
+			case <-time.After(10 * time.Second):
+				e.fatalf("the first request never completed")
+			}
+			if out := e.direct(e.Fx.NWID, e.Fx.Blocker.ID, false, [5]uint64{4}); out.Func() != ffa.FuncMsgSendDirectResp {
+				e.failf("after completion the partition takes requests again: got %v", out)
+			}
+		}},
 		{"direct/call-chain-busy", "DEN0077 direct messaging: a request to a partition already in the call chain (SP1 -> SP2 -> SP1) -> BUSY", func(e *Env) {
 			e.Negotiate(ffa.Version1_2)
 			a, b := e.Fx.RelayA.ID, e.Fx.RelayB.ID
@@ -656,7 +694,7 @@ func (e *Env) checkDescs(infos []ffa.PartitionInfo, withUUID bool) {
 		e.failf("%d descriptors, want %d", len(infos), e.Fx.Partitions)
 	}
 	want := map[ffa.ID]Ref{}
-	for _, r := range []Ref{e.Fx.Echo, e.Fx.NoReq2, e.Fx.NoDirect, e.Fx.RelayA, e.Fx.RelayB, e.Fx.Responder} {
+	for _, r := range []Ref{e.Fx.Echo, e.Fx.NoReq2, e.Fx.NoDirect, e.Fx.RelayA, e.Fx.RelayB, e.Fx.Responder, e.Fx.Blocker} {
 		if r.ID != 0 {
 			want[r.ID] = r
 		}
