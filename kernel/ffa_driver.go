@@ -91,14 +91,6 @@ func (k *Kernel) ffaCall(in ffa.Frame) ffa.Frame {
 	return out
 }
 
-// ffaErrno maps an FFA_ERROR frame to Linux's errno (ffa_to_linux_errno).
-func ffaErrno(err error) Errno {
-	if s, ok := err.(ffa.Status); ok {
-		return Errno(-s.LinuxErrno())
-	}
-	return EINVAL
-}
-
 // ffaBusInit is arm_ffa_bus_init (subsys_initcall in bus.c).
 func ffaBusInit(k *Kernel) error {
 	if err := k.BusRegister(k.drv.ffaBus); err != nil {

@@ -40,7 +40,6 @@ const (
 	crbStartInvoke          = 1 << 0
 
 	tpmTimeoutC   = 200 * time.Millisecond // TPM2_TIMEOUT_C
-	tpmTimeoutA   = 750 * time.Millisecond
 	tpmPollSleep  = 100 * time.Microsecond // usleep_range(50, 100)
 	tpmCmdTimeout = 2 * time.Second        // bound on polling CTRL_START
 	tpmBufSize    = 4096

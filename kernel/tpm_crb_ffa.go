@@ -21,30 +21,28 @@ const (
 	crbFFAGetInterfaceVersion = 0x0f000001
 	crbFFAStart               = 0x0f000201
 
-	crbFFAOK                 = 0x05000001
-	crbFFAOKResultsReturned  = 0x05000002
-	crbFFANoFunc             = 0x8e000001
-	crbFFANotSup             = 0x8e000002
-	crbFFAInvArg             = 0x8e000005
-	crbFFAInvCRBCtrlData     = 0x8e000006
-	crbFFAAlready            = 0x8e000009
-	crbFFADenied             = 0x8e00000a
-	crbFFANoMem              = 0x8e00000b
-	crbFFAVersionMajor       = 1
-	crbFFAVersionMinor       = 0
-	crbFFAStartTypeCommand   = 0
-	crbFFAStartTypeLocality  = 1
-	crbFFABusyTimeoutMs      = 2000
-	crbFFABusyRetryMicros    = 100
-	crbFFADriverName         = "ffa-crb"
-	crbFFAPrefix             = "CRB_FFA: "
-	crbFFAObject             = "drivers/char/tpm/tpm_crb_ffa.o"
-	crbFFAModule             = "tpm_crb_ffa"
-	crbFFABugLine            = 185 // line of the BUG_ON in seed 002 v2 patch 2
-	crbFFAStateUnset         = 0
-	crbFFAStateErr           = 1
-	crbFFAStateProbed        = 2
-	crbFFAInterfaceVersionOK = 0
+	crbFFAOK                = 0x05000001
+	crbFFAOKResultsReturned = 0x05000002
+	crbFFANoFunc            = 0x8e000001
+	crbFFANotSup            = 0x8e000002
+	crbFFAInvArg            = 0x8e000005
+	crbFFAInvCRBCtrlData    = 0x8e000006
+	crbFFAAlready           = 0x8e000009
+	crbFFADenied            = 0x8e00000a
+	crbFFANoMem             = 0x8e00000b
+	crbFFAVersionMajor      = 1
+	crbFFAVersionMinor      = 0
+	crbFFAStartTypeCommand  = 0
+	crbFFAStartTypeLocality = 1
+	crbFFABusyTimeoutMs     = 2000
+	crbFFABusyRetryMicros   = 100
+	crbFFADriverName        = "ffa-crb"
+	crbFFAObject            = "drivers/char/tpm/tpm_crb_ffa.o"
+	crbFFAModule            = "tpm_crb_ffa"
+	crbFFABugLine           = 185 // line of the BUG_ON in seed 002 v2 patch 2
+	crbFFAStateUnset        = 0
+	crbFFAStateErr          = 1
+	crbFFAStateProbed       = 2
 )
 
 // crbFFA is the driver's static "struct tpm_crb_ffa *tpm_crb_ffa": unset
