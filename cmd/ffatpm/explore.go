@@ -41,6 +41,12 @@ Examples:
   ffatpm explore --filter ffa_initcall=device --filter ima_late=off
   ffatpm explore --filter verdict=bypass
   ffatpm explore --json | jq '.points | length'
+  ffatpm explore --kernel-dir /usr/lib/modules/$(uname -r)   # what a real kernel can still change
+
+With --kernel-dir (and the other kernel file flags of "ffatpm boot") it
+explores only what the user of that kernel can still change: the Kconfig
+symbols that matter and exist in its version, and the patch switches it
+does not have, keeping its real link order.
 `
 
 // exploreDims are the dimensions --filter may fix, in column order.
@@ -207,6 +213,8 @@ type exploreOptions struct {
 func runExplore(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("explore")
 	var o exploreOptions
+	var kf kernelFlags
+	kf.register(fs)
 	fs.Var(&o.filter, "filter", "keep only configurations with `DIM=VALUE` (repeatable; dimensions above)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object: the dimensions, every point with its verdict and fix, the counts")
 	fs.IntVar(&o.workers, "workers", 0, "worker processes (`N`; default: one per CPU; 1 runs in this process)")
@@ -218,6 +226,12 @@ func runExplore(ctx context.Context, e *env, args []string) int {
 	}
 	if o.workers < 0 {
 		return report(e, "explore", usagef("--workers must be 0 or more, got %d", o.workers))
+	}
+	if kf.given() {
+		if len(o.filter.m) > 0 {
+			return report(e, "explore", usagef("--filter applies to the model's space, not to --kernel-dir"))
+		}
+		return exploreRealKernel(ctx, e, &kf, &o)
 	}
 	points, err := explorePoints()
 	if err != nil {
@@ -474,8 +488,9 @@ func lessPoint(a, b point) bool {
 
 // jobLine and resultLine are the worker protocol: one JSON object per line.
 type jobLine struct {
-	ID       int       `json:"id"`
-	Scenario *scenario `json:"scenario"`
+	ID       int        `json:"id"`
+	Scenario *scenario  `json:"scenario,omitempty"`
+	Kernel   *kernelJob `json:"kernel,omitempty"`
 }
 
 type resultLine struct {

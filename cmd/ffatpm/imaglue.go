@@ -52,3 +52,6 @@ func measureUserFiles(x *imakernel.IMA, files []ima.File) {
 			Func: f.Req.Func.String(), Path: f.Path})
 	}
 }
+
+// defaultFiles is the file set measured when the scenario names none.
+func defaultFiles() []ima.File { return ima.EmbeddedFiles() }

@@ -34,16 +34,17 @@ func runWorker(ctx context.Context, e *env, args []string) int {
 		return exitError
 	}
 	defer sim.Close()
+	var kr kernelJobRunner
 	in := bufio.NewScanner(e.stdin)
 	in.Buffer(make([]byte, 64*1024), maxScenarioSize)
 	out := bufio.NewWriter(e.stdout)
 	for in.Scan() {
 		var j jobLine
-		if err := json.Unmarshal(in.Bytes(), &j); err != nil || j.Scenario == nil {
+		if err := json.Unmarshal(in.Bytes(), &j); err != nil || (j.Scenario == nil) == (j.Kernel == nil) {
 			fmt.Fprintf(e.stderr, "ffatpm __worker: bad job line: %v\n", err)
 			return exitUsage
 		}
-		res := bootPoint(ctx, j.ID, j.Scenario, sim)
+		res := runJob(ctx, &j, sim, &kr)
 		out.Write(marshalLine(res))
 		if err := out.Flush(); err != nil {
 			return exitError
@@ -83,20 +84,41 @@ func workerCount(e *env, flagValue, jobs int) int {
 	return n
 }
 
-// runPoints boots every point, in worker processes when more than one is
-// wanted, and returns the results in the order of points.
-func runPoints(ctx context.Context, e *env, points []point, workers int) ([]exploreResult, error) {
-	results := make([]exploreResult, len(points))
-	for i, p := range points {
-		results[i].Point = p
+// runJob boots one job in this process.
+func runJob(ctx context.Context, j *jobLine, sim *engine.Simulator, kr *kernelJobRunner) resultLine {
+	if j.Kernel != nil {
+		return kr.run(ctx, j.ID, j.Kernel, sim)
 	}
-	n := workerCount(e, workers, len(points))
-	progress := newProgress(e, len(points))
+	return bootPoint(ctx, j.ID, j.Scenario, sim)
+}
+
+// runPoints boots every point and returns the results in the order of
+// points.
+func runPoints(ctx context.Context, e *env, points []point, workers int) ([]exploreResult, error) {
+	jobs := make([]jobLine, len(points))
+	for i, p := range points {
+		jobs[i] = jobLine{ID: i, Scenario: p.scenario()}
+	}
+	answers, err := runJobs(ctx, e, jobs, workers)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]exploreResult, len(points))
+	for i, a := range answers {
+		results[i] = exploreResult{Point: points[i], Verdict: a.Verdict, TPMRegistered: a.TPMRegistered, Lost: a.Lost, Error: a.Error}
+	}
+	return results, nil
+}
+
+// runJobs boots every job, in worker processes when more than one is
+// wanted (the TPM simulator is one per process), and returns the answers
+// in the order of jobs. Job IDs must be their index.
+func runJobs(ctx context.Context, e *env, jobs []jobLine, workers int) ([]resultLine, error) {
+	answers := make([]resultLine, len(jobs))
+	n := workerCount(e, workers, len(jobs))
+	progress := newProgress(e, len(jobs))
 	record := func(r resultLine) {
-		results[r.ID].Verdict = r.Verdict
-		results[r.ID].TPMRegistered = r.TPMRegistered
-		results[r.ID].Lost = r.Lost
-		results[r.ID].Error = r.Error
+		answers[r.ID] = r
 		progress.step()
 	}
 	if n == 1 || e.self == "" {
@@ -105,16 +127,16 @@ func runPoints(ctx context.Context, e *env, points []point, workers int) ([]expl
 			return nil, err
 		}
 		defer sim.Close()
-		for i, p := range points {
+		var kr kernelJobRunner
+		for i := range jobs {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			record(bootPoint(ctx, i, p.scenario(), sim))
+			record(runJob(ctx, &jobs[i], sim, &kr))
 		}
-		progress.done()
-		return results, nil
+		return answers, nil
 	}
-	jobs := make(chan int)
+	feed := make(chan int)
 	errs := make(chan error, n)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -122,7 +144,7 @@ func runPoints(ctx context.Context, e *env, points []point, workers int) ([]expl
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- runWorkerProcess(ctx, e.self, points, jobs, func(r resultLine) {
+			errs <- runWorkerProcess(ctx, e.self, jobs, feed, func(r resultLine) {
 				mu.Lock()
 				defer mu.Unlock()
 				record(r)
@@ -130,10 +152,10 @@ func runPoints(ctx context.Context, e *env, points []point, workers int) ([]expl
 		}()
 	}
 	go func() {
-		defer close(jobs)
-		for i := range points {
+		defer close(feed)
+		for i := range jobs {
 			select {
-			case jobs <- i:
+			case feed <- i:
 			case <-ctx.Done():
 				return
 			}
@@ -149,13 +171,12 @@ func runPoints(ctx context.Context, e *env, points []point, workers int) ([]expl
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	progress.done()
-	return results, nil
+	return answers, nil
 }
 
 // runWorkerProcess starts one worker and feeds it jobs one at a time, so
 // that the faster workers take more of them.
-func runWorkerProcess(ctx context.Context, self string, points []point, jobs <-chan int, record func(resultLine)) error {
+func runWorkerProcess(ctx context.Context, self string, all []jobLine, jobs <-chan int, record func(resultLine)) error {
 	cmd := exec.CommandContext(ctx, self, workerCommand)
 	cmd.Args[0] = "ffatpm" // testscript dispatches on argv[0]
 	cmd.Stderr = os.Stderr
@@ -173,7 +194,7 @@ func runWorkerProcess(ctx context.Context, self string, points []point, jobs <-c
 	out := bufio.NewScanner(stdout)
 	var runErr error
 	for id := range jobs {
-		if _, err := stdin.Write(marshalLine(jobLine{ID: id, Scenario: points[id].scenario()})); err != nil {
+		if _, err := stdin.Write(marshalLine(all[id])); err != nil {
 			runErr = fmt.Errorf("worker: %v", err)
 			break
 		}
@@ -218,5 +239,3 @@ func (p *progress) step() {
 		fmt.Fprintf(p.e.stderr, "\rffatpm explore: booted %d/%d", p.got, p.total)
 	}
 }
-
-func (p *progress) done() {}
