@@ -118,7 +118,7 @@ func NewDevice(cfg DeviceConfig) (*Device, error) {
 }
 
 // SetTrace installs a function called (under the device lock) for every
-// transition. Pass nil to remove it.
+// transition; it must not call back into the device. Pass nil to remove it.
 func (d *Device) SetTrace(f func(TraceEvent)) {
 	d.mu.Lock()
 	d.trace = f

@@ -93,7 +93,9 @@ func (p *Partition) ID() ffa.ID { return p.cfg.ID }
 // Device returns the CRB the partition serves.
 func (p *Partition) Device() *crb.Device { return p.cfg.Device }
 
-// SetTrace installs a function called for every request (nil removes it).
+// SetTrace installs a function called for every request, under the
+// partition's lock (it must not call back into the partition); nil removes
+// it.
 func (p *Partition) SetTrace(f func(Event)) {
 	p.mu.Lock()
 	p.trace = f
