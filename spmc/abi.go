@@ -90,8 +90,9 @@ func (s *SPMC) ffaRxTxMap(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e.mapped {
-		return ffa.ErrorFrame(ffa.ErrDenied)
+	tr := RxNext(e.rxState, RxEvMap)
+	if tr.Status != 0 {
+		return ffa.ErrorFrame(tr.Status)
 	}
 	if req.PageCount == 0 || req.PageCount > s.maxPgs {
 		return ffa.ErrorFrame(ffa.ErrInvalidParameters)
@@ -111,7 +112,7 @@ func (s *SPMC) ffaRxTxMap(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame {
 			return ffa.ErrorFrame(st)
 		}
 	}
-	e.mapped, e.tx, e.rx, e.pages, e.rxFull = true, req.TX, req.RX, req.PageCount, false
+	e.rxState, e.tx, e.rx, e.pages = tr.To, req.TX, req.RX, req.PageCount
 	return ffa.SuccessFrame()
 }
 
@@ -144,7 +145,7 @@ func (s *SPMC) checkBuffer(e *endpoint, addr, size uint64) ffa.Status {
 		return ffa.ErrDenied // part of the range is not memory at all
 	}
 	for _, o := range s.eps {
-		if o == e || !o.mapped {
+		if o == e || o.rxState == RxUnmapped {
 			continue
 		}
 		osz := uint64(o.pages) * phys.PageSize
@@ -167,10 +168,11 @@ func (s *SPMC) ffaRxTxUnmap(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !e.mapped {
-		return ffa.ErrorFrame(ffa.ErrInvalidParameters)
+	tr := RxNext(e.rxState, RxEvUnmap)
+	if tr.Status != 0 {
+		return ffa.ErrorFrame(tr.Status)
 	}
-	e.mapped, e.tx, e.rx, e.pages, e.rxFull = false, 0, 0, 0, false
+	e.rxState, e.tx, e.rx, e.pages = tr.To, 0, 0, 0
 	return ffa.SuccessFrame()
 }
 
@@ -186,10 +188,11 @@ func (s *SPMC) ffaRxRelease(e *endpoint, in ffa.Frame, _ ffa.Version) ffa.Frame 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !e.mapped || !e.rxFull {
-		return ffa.ErrorFrame(ffa.ErrDenied)
+	tr := RxNext(e.rxState, RxEvRelease)
+	if tr.Status != 0 {
+		return ffa.ErrorFrame(tr.Status)
 	}
-	e.rxFull = false
+	e.rxState = tr.To
 	return ffa.SuccessFrame()
 }
 
@@ -243,8 +246,9 @@ func (s *SPMC) ffaPartitionInfoGet(e *endpoint, in ffa.Frame, v ffa.Version) ffa
 	if req.CountOnly() {
 		return ffa.PartitionInfoGetResp{Count: uint32(len(descs))}.Encode()
 	}
-	if !e.mapped || e.rxFull {
-		return ffa.ErrorFrame(ffa.ErrBusy)
+	tr := RxNext(e.rxState, RxEvFill)
+	if tr.Status != 0 {
+		return ffa.ErrorFrame(tr.Status)
 	}
 	size := ffa.PartitionInfoSize(v)
 	rxSize := int(e.pages) * phys.PageSize
@@ -264,7 +268,7 @@ func (s *SPMC) ffaPartitionInfoGet(e *endpoint, in ffa.Frame, v ffa.Version) ffa
 		// under us. Report it as the memory fault it is.
 		return ffa.ErrorFrame(ffa.ErrAborted)
 	}
-	e.rxFull = true
+	e.rxState = tr.To
 	resp := ffa.PartitionInfoGetResp{Count: uint32(len(descs))}
 	if v.AtLeast(ffa.Version1_1) {
 		resp.DescSize = uint32(size)

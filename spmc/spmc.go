@@ -190,10 +190,9 @@ type endpoint struct {
 	// guarded by s.mu
 	version   ffa.Version // negotiated; 0 until FFA_VERSION
 	locked    bool        // another ABI was used: version fixed
-	mapped    bool
+	rxState   RxState     // RX/TX state machine (rxstate.go)
 	tx, rx    uint64
 	pages     uint32
-	rxFull    bool // RX holds a message the endpoint has not released
 	rxScratch []byte
 }
 
