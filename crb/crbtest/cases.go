@@ -151,6 +151,31 @@ func Cases() []Case {
 					e.W32(0, crb.RegCmdHAddr, uint32(a>>32))
 				}
 			}},
+		{"buffer-address-secure-memory", "Isolation: CMD or RSP address pointing at the partition's private memory -> INV_CRB_CTRL_DATA, and the command does not run",
+			func(t T, e *Env) {
+				if e.SecureAddr == 0 {
+					e.Skip("target names no secure address")
+				}
+				e.Grant(0)
+				e.WriteBuffer(0, GetRandomCommand(8))
+				e.W32(0, crb.RegCmdLAddr, uint32(e.SecureAddr))
+				e.W32(0, crb.RegCmdHAddr, uint32(e.SecureAddr>>32))
+				e.W32(0, crb.RegCtrlStart, crb.CtrlStartInvoke)
+				st, _ := e.Call(crb.FuncStart, qCmd, 0)
+				e.Expect("command address in secure memory", st, crb.StatusInvCRBCtrlData)
+				a := e.CRBBase + crb.DataBufferOffset
+				e.W32(0, crb.RegCmdLAddr, uint32(a))
+				e.W32(0, crb.RegCmdHAddr, uint32(a>>32))
+				if err := e.MMIO.Write(e.addr(0, crb.RegRspAddr), 8, e.SecureAddr); err != nil {
+					t.Errorf("write RSP_ADDR: %v", err)
+					return
+				}
+				st, _ = e.Call(crb.FuncStart, qCmd, 0)
+				e.Expect("response address in secure memory", st, crb.StatusInvCRBCtrlData)
+				if b := e.ReadBuffer(0, 12); binary.BigEndian.Uint32(b[6:10]) != uint32(tpm2.TPMCCGetRandom) {
+					t.Errorf("%s: the buffer changed although START was refused: % x", e.Via, b)
+				}
+			}},
 		{"state-walk", "PTP CRB state machine: Idle -> Ready (cmdReady) -> Execution (Start) -> Completion -> Idle (goIdle), OK at each START",
 			func(t T, e *Env) {
 				e.Grant(0)

@@ -53,7 +53,7 @@ func TestBrokenPartitionFailsSuite(t *testing.T) {
 	for _, c := range []string{"interface-version-mbz", "feature-unknown", "unknown-function", "start-bad-qualifier",
 		"start-locality-range", "closed-locality", "command-inactive-locality", "locality-no-request",
 		"relinquish-inactive", "start-ctrl-start-clear", "cmd-size-zero", "cmd-size-beyond-buffer",
-		"cmd-address-outside-buffer", "notifications", "seize-from-lower-denied", "second-endpoint-isolation"} {
+		"cmd-address-outside-buffer", "buffer-address-secure-memory", "notifications", "seize-from-lower-denied", "second-endpoint-isolation"} {
 		assert.True(t, failed[c], "the suite must catch the broken partition in %s", c)
 	}
 	for _, c := range []string{"interface-version", "state-walk", "linux-client"} {

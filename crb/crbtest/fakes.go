@@ -197,7 +197,8 @@ func PlatformFactory(cfg platform.Config) Factory {
 			}
 		}
 		tg := Target{Conduit: p.Conduit(), Self: c.Endpoints[0].ID, MMIO: p.NS(), CRBBase: p.CRBBase,
-			PartitionID: p.PartitionID, ClosedLocality: closed, Close: func() { _ = p.Close() }}
+			PartitionID: p.PartitionID, ClosedLocality: closed, SecureAddr: platform.DefaultSecureRAMBase,
+			Close: func() { _ = p.Close() }}
 		if len(c.Endpoints) > 1 {
 			sc, err := p.SPMC.Conduit(c.Endpoints[1].ID)
 			if err == nil {

@@ -33,6 +33,9 @@ type Target struct {
 	// Second, optional, is another normal-world endpoint (a second VM)
 	// used by the isolation cases.
 	Second *Endpoint
+	// SecureAddr, optional (0 = none), is an address in the TPM partition's
+	// private memory; the isolation case points CMD/RSP addresses at it.
+	SecureAddr uint64
 	// Close releases the target (may be nil).
 	Close func()
 }
