@@ -27,7 +27,7 @@ import (
 // sees so the concurrent run can be compared with a serial one.
 const (
 	vcpus      = 8
-	iterations = 12
+	iterations = 40
 )
 
 // countingConduit counts FF-A answers by function ID and error status.
@@ -46,6 +46,17 @@ func (c *countingConduit) Call(f ffa.Frame) ffa.Frame {
 	return out
 }
 
+// sleepingClock is a virtual clock whose Sleep also sleeps for real, as
+// usleep_range does: a vCPU spinning on BUSY gives the others the CPU (with
+// a purely virtual clock a spinning retry loop could use up busy_timeout_ms
+// of virtual time before the partition is free).
+type sleepingClock struct{ crbdrv.VirtualClock }
+
+func (c *sleepingClock) Sleep(d time.Duration) {
+	c.VirtualClock.Sleep(d)
+	time.Sleep(d)
+}
+
 type vcpuResult struct {
 	ffa []string // FF-A answers, in program order
 	pcr []byte   // the vCPU's PCR at the end
@@ -53,6 +64,7 @@ type vcpuResult struct {
 
 type chainCounts struct {
 	ffaCalls, busyAnswers, tpmCommands int64
+	overlap                            int64 // most vCPUs inside an iteration at once
 }
 
 // runChain runs the workload on a fresh machine, with the vCPUs either one
@@ -65,7 +77,7 @@ func runChain(t *testing.T, concurrent bool) ([]vcpuResult, chainCounts) {
 	cc := &countingConduit{inner: p.Conduit()}
 
 	// The TPM driver (tpm_crb + tpm_crb_ffa): one chip shared by all vCPUs.
-	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: cc, MMIO: p.NS(), ControlArea: p.ControlArea()})
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: cc, MMIO: p.NS(), ControlArea: p.ControlArea(), Clock: &sleepingClock{}})
 	require.NoError(t, err)
 	// A second tpm_crb_ffa instance (another driver talking to the same
 	// partition without the chip's lock), so partition BUSY can happen.
@@ -78,15 +90,23 @@ func runChain(t *testing.T, concurrent bool) ([]vcpuResult, chainCounts) {
 			tpmInfo = pi
 		}
 	}
-	drv2, err := crbdrv.NewFFA(crbdrv.FFAConfig{Messenger: cl, Partition: tpmInfo})
+	drv2, err := crbdrv.NewFFA(crbdrv.FFAConfig{Messenger: cl, Partition: tpmInfo, Clock: &sleepingClock{}})
 	require.NoError(t, err)
 	var tpmCmds atomic.Int64
+	var inside, overlap atomic.Int64 // vCPUs inside an iteration now, and the most at once
 
 	work := func(g int) (vcpuResult, error) {
 		var res vcpuResult
 		rec := func(format string, a ...any) { res.ffa = append(res.ffa, fmt.Sprintf(format, a...)) }
 		pcr := g + 1
 		for i := 0; i < iterations; i++ {
+			n := inside.Add(1)
+			for {
+				o := overlap.Load()
+				if n <= o || overlap.CompareAndSwap(o, n) {
+					break
+				}
+			}
 			// FF-A calls from this vCPU.
 			infos, err := cl.PartitionInfoGet(crbdrv.ServiceUUID())
 			rec("info_get %v %v", infos, err)
@@ -106,14 +126,17 @@ func runChain(t *testing.T, concurrent bool) ([]vcpuResult, chainCounts) {
 			}.Execute(chip)
 			tpmCmds.Add(1)
 			if err != nil {
+				inside.Add(-1)
 				return res, fmt.Errorf("vcpu %d extend %d: %w", g, i, err)
 			}
 			gr, err := tpm2.GetRandom{BytesRequested: 16}.Execute(chip)
 			tpmCmds.Add(1)
 			if err != nil {
+				inside.Add(-1)
 				return res, fmt.Errorf("vcpu %d GetRandom: %w", g, err)
 			}
 			rec("random %d bytes", len(gr.RandomBytes.Buffer))
+			inside.Add(-1)
 		}
 		v, err := readPCR(chip, pcr)
 		tpmCmds.Add(1)
@@ -144,7 +167,7 @@ func runChain(t *testing.T, concurrent bool) ([]vcpuResult, chainCounts) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	return results, chainCounts{ffaCalls: cc.calls.Load(), busyAnswers: cc.busy.Load(), tpmCommands: tpmCmds.Load()}
+	return results, chainCounts{ffaCalls: cc.calls.Load(), busyAnswers: cc.busy.Load(), tpmCommands: tpmCmds.Load(), overlap: overlap.Load()}
 }
 
 // withDeadline fails the test, with every goroutine's stack, if f does not
@@ -186,9 +209,11 @@ func TestConcurrentChain(t *testing.T) {
 		assert.Equal(t, replay(ev...), conc[g].pcr, "vCPU %d PCR replays", g)
 	}
 	t.Logf("serial: %d FF-A calls, %d BUSY answers, %d TPM commands", sc.ffaCalls, sc.busyAnswers, sc.tpmCommands)
-	t.Logf("concurrent (%d vCPUs x %d iterations): %d FF-A calls, %d BUSY answers (retried by tpm_crb_ffa), %d TPM commands",
-		vcpus, iterations, cc.ffaCalls, cc.busyAnswers, cc.tpmCommands)
+	t.Logf("concurrent (%d vCPUs x %d iterations): %d FF-A calls, %d BUSY answers (retried by tpm_crb_ffa), %d TPM commands, up to %d vCPUs in flight at once",
+		vcpus, iterations, cc.ffaCalls, cc.busyAnswers, cc.tpmCommands, cc.overlap)
 	assert.Equal(t, sc.tpmCommands, cc.tpmCommands)
+	assert.Equal(t, int64(1), sc.overlap, "the serial run is serial")
+	assert.Greater(t, cc.overlap, int64(1), "the vCPUs really ran at the same time")
 }
 
 // TestConcurrentSPMCEndpoints: several normal-world endpoints (VMs), each on
