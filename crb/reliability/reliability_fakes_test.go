@@ -2,7 +2,9 @@ package reliability_test
 
 import (
 	"crypto/sha256"
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,24 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/stretchr/testify/require"
 )
+
+var tableFile = flag.String("reliability.table", "", "append each fault's observed outcome as a Markdown table row to this file (docs/reliability.md)")
+
+// appendRow appends one Markdown table row to -reliability.table.
+func appendRow(t *testing.T, cells ...string) {
+	t.Helper()
+	if *tableFile == "" {
+		return
+	}
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "|", "\\|"), "\n", "; ")
+	}
+	f, err := os.OpenFile(*tableFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "| %s |\n", strings.Join(cells, " | "))
+	require.NoError(t, err)
+}
 
 // seed fixes the simulator's hierarchy seeds so that runs compare.
 const seed = 0x0f0a7
