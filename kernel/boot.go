@@ -69,14 +69,15 @@ type Spec struct {
 	// Initcalls contributed by other packages (IMA's init_ima). They run
 	// only when built in the model's sense: their Symbol (if any) is y.
 	Initcalls []Initcall
-	// Modprobe is the order in which =m modules are loaded after the last
-	// initcall level (each after its dependencies, as modprobe does). nil:
-	// DefaultModprobeOrder().
+	// Modprobe is the order in which =m modules are loaded: after the last
+	// initcall level, by the initramfs's /init once it runs (each after its
+	// dependencies, as modprobe does). nil: DefaultModprobeOrder().
 	Modprobe []string
 	// Measurements adds measurement points during the initcalls.
 	Measurements []ScheduledMeasurement
 	// UserspaceExecs are the programs early user space runs (BPRM_CHECK
-	// measurement points); nil: "/init".
+	// measurement points); nil: "/init". The first is the initramfs's
+	// /init, which loads the =m modules before the others run.
 	UserspaceExecs []string
 	Hooks          Hooks
 	Costs          *Costs // nil: DefaultCosts()
@@ -130,7 +131,8 @@ type Result struct {
 	Probes int `json:"probes"`
 	// Measurements are the measurement points, in order.
 	Measurements []Measurement `json:"measurements,omitempty"`
-	// End is the virtual time when /init started.
+	// End is the virtual time when the boot model stopped (user space
+	// running; later if the deferred-probe timeout fired).
 	End time.Duration `json:"end_ns"`
 }
 
@@ -368,6 +370,17 @@ func (k *Kernel) run(p *plan) {
 		k.cur = Point{Level: l}
 		k.fireMeasurements(l, "")
 	}
+	// kernel_init: "Run /init as init process". The initramfs's /init
+	// loads the =m modules (udev/modprobe), then the remaining programs run.
+	execs := k.spec.UserspaceExecs
+	if execs == nil {
+		execs = []string{"/init"}
+	}
+	k.cur = Point{Level: LevelUser, Initcall: execs[0]}
+	k.clock.Advance(k.costs.Userspac)
+	k.printf("Run %s as init process", execs[0])
+	k.event(Event{Kind: EvUserspace, Detail: execs[0]})
+	k.measure("BPRM_CHECK", execs[0])
 	for _, m := range p.modules {
 		k.cur = Point{Level: LevelModule, Initcall: "modprobe " + m.name}
 		k.clock.Advance(k.costs.Module)
@@ -382,7 +395,10 @@ func (k *Kernel) run(p *plan) {
 			}
 		}
 	}
-	k.userspace()
+	k.cur = Point{Level: LevelUser, Initcall: execs[0]}
+	for _, e := range execs[1:] {
+		k.measure("BPRM_CHECK", e)
+	}
 	k.deferredProbeTimeoutWork()
 	k.finish()
 }
@@ -432,22 +448,6 @@ func (k *Kernel) measure(fn, path string) {
 	k.event(Event{Kind: EvMeasure, Detail: fn + " " + path})
 	if k.spec.Hooks.Measure != nil {
 		k.spec.Hooks.Measure(k, m)
-	}
-}
-
-func (k *Kernel) userspace() {
-	k.cur = Point{Level: LevelUser, Initcall: "/init"}
-	k.clock.Advance(k.costs.Userspac)
-	execs := k.spec.UserspaceExecs
-	if execs == nil {
-		execs = []string{"/init"}
-	}
-	for i, e := range execs {
-		if i == 0 {
-			k.printf("Run %s as init process", e)
-			k.event(Event{Kind: EvUserspace, Detail: e})
-		}
-		k.measure("BPRM_CHECK", e)
 	}
 }
 
