@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -287,6 +289,24 @@ func grep(log, s string) []string {
 		}
 	}
 	return out
+}
+
+var tableFile = flag.String("reliability.table", "", "append each boot fault's observed outcome as a Markdown table row to this file (docs/reliability.md)")
+
+// appendRow appends one Markdown table row to -reliability.table.
+func appendRow(t *testing.T, cells ...string) {
+	t.Helper()
+	if *tableFile == "" {
+		return
+	}
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(strings.ReplaceAll(c, "|", "\\|"), "\n", "; ")
+	}
+	f, err := os.OpenFile(*tableFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "| %s |\n", strings.Join(cells, " | "))
+	require.NoError(t, err)
 }
 
 var errEngine = errors.New("injected engine error: swtpm socket reset")

@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -201,11 +202,53 @@ func TestBootFaults(t *testing.T) {
 			for _, l := range grep(r.log, "ima:") {
 				t.Logf("  %s", l)
 			}
+			var gaps []string
 			for _, l := range tc.linuxOnly {
 				if !strings.Contains(r.log, l) {
 					t.Logf("GAP: Linux prints %q; the model does not", l)
+					gaps = append(gaps, "`"+l+"`")
 				}
 			}
+			var shown []string
+			for _, l := range strings.Split(r.log, "\n") {
+				for _, k := range []string{"failed with error", "Busy retry", "timed out", "Timed out", "ima: No TPM", "ima: Error", "A TPM error", "failed to get"} {
+					if strings.Contains(l, k) {
+						if i := strings.Index(l, "] "); i >= 0 {
+							l = l[i+2:]
+						}
+						shown = append(shown, "`"+l+"`")
+						break
+					}
+				}
+			}
+			if len(shown) > 4 {
+				shown = append(shown[:4], fmt.Sprintf("(+%d more)", len(shown)-4))
+			}
+			defer func() {
+				if t.Failed() {
+					return
+				}
+				pcrDesc := "="
+				pcr := r.pcr10(t)
+				switch {
+				case r.verdict() == "bypass" && bytes.Equal(pcr, make([]byte, 32)):
+					pcrDesc = "zero (TPM-bypass, list unprotected)"
+				case bytes.Equal(pcr, r.replay10(nil)):
+					pcrDesc = "replay(list)"
+				case bytes.Equal(pcr, r.replay10(r.failedEntries())):
+					pcrDesc = "replay(list - Failed entries)"
+				case tc.pcr == pcrRanFaulted:
+					pcrDesc = "replay(list - Failed entries + the faulted one, which ran)"
+				default:
+					pcrDesc = "other"
+				}
+				diff := tc.divergence
+				if diff == "" {
+					diff = tc.modelWhy
+				}
+				appendRow(t, tc.name, r.verdict(), fmt.Sprint(r.x.Count(imakernel.Failed)), strings.Join(shown, " "), pcrDesc,
+					strings.Join(gaps, " "), diff, "`TestBootFaults/"+tc.name+"`")
+			}()
 			if tc.divergence != "" && !strict {
 				t.Skipf("known divergence from Linux (set RELIABILITY_STRICT=1 to enforce): %s", tc.divergence)
 			}
