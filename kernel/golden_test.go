@@ -75,3 +75,31 @@ func TestPresetGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestVariantGolden records a few boots that show the mechanism's other
+// outcomes: tpm_crb as a module, 746d9e9f62a6 without the rootfs move
+// (ffa-crb registered twice), and the v2 BUG_ON.
+func TestVariantGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		mut  func(*kernel.Spec)
+	}{
+		{"tcg-crb-module", func(s *kernel.Spec) { s.Config.Set("TCG_CRB", kernel.M) }},
+		{"register-without-rootfs", func(s *kernel.Spec) { s.Patches = kernel.Patches{CRBFFARegister: true} }},
+		{"v2-bug-on-without-rootfs", func(s *kernel.Spec) { s.Patches = kernel.Patches{CRBFFABugOn: true} }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, ima := boot(t, c.mut)
+			got := res.FormatLog() + "----\n" + summary(res, ima)
+			path := filepath.Join("testdata", "variant-"+c.name+".golden")
+			if *updateGolden {
+				require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+				return
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "run go test -run TestVariantGolden -update-boot")
+			assert.Equal(t, string(want), got)
+		})
+	}
+}
