@@ -157,3 +157,31 @@ func mustRead(t *testing.T, p *platform.Platform, r crb.Reg) uint64 {
 	require.NoError(t, err)
 	return v
 }
+
+// TestLocalityHeldByAnotherDriver: another driver holds locality 1. Linux's
+// request poll only checks locAssigned, so tpm_crb goes on, the command
+// at locality 0 is refused (DEN0138 INVARG -> -EINVAL), and the relinquish
+// poll times out after TIMEOUT_C because locality 1 stays assigned.
+func TestLocalityHeldByAnotherDriver(t *testing.T) {
+	p, err := platform.New(platform.Config{SimulatorSeed: seed})
+	require.NoError(t, err)
+	defer p.Close()
+	clk := &crbdrv.VirtualClock{}
+	var logs []string
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea(), Clock: clk,
+		Log: func(l, m string) { logs = append(logs, l+": "+m) }})
+	require.NoError(t, err)
+	// The other driver takes locality 1.
+	require.NoError(t, p.NS().Write(p.CRBBase+crb.LocalityStride+uint64(crb.RegLocCtrl), 4, uint64(crb.LocCtrlRequestAccess)))
+	require.NoError(t, chip.FFA().Start(crb.QualifierLocalityRequest, 1))
+
+	start := clk.Now()
+	_, err = tpm2.GetRandom{BytesRequested: 4}.Execute(chip)
+	assert.Equal(t, -crb.EINVAL, crbdrv.Errno(err))
+	var st crb.Status
+	require.ErrorAs(t, err, &st)
+	assert.Equal(t, crb.StatusInvArg, st)
+	assert.Contains(t, logs, "warn: TPM_LOC_STATE_x.Relinquish timed out")
+	assert.Equal(t, crbdrv.TimeoutC, clk.Now()-start, "one TIMEOUT_C spent in the relinquish poll")
+	assert.Equal(t, 1, p.Device.ActiveLocality(), "locality 1 untouched")
+}
