@@ -91,12 +91,15 @@ type Spec struct {
 
 // InitcallResult is one initcall as it ran.
 type InitcallResult struct {
-	Level  Level         `json:"level"`
-	Name   string        `json:"name"`
-	Module string        `json:"module,omitempty"` // set when it ran at module load
-	Ret    Errno         `json:"ret"`
-	Start  time.Duration `json:"start_ns"`
-	End    time.Duration `json:"end_ns"`
+	Level  Level  `json:"level"`
+	Name   string `json:"name"`
+	Module string `json:"module,omitempty"` // set when it ran at module load
+	Ret    Errno  `json:"ret"`
+	// Panicked: the kernel panicked inside this initcall, which so never
+	// returned (Ret is meaningless then).
+	Panicked bool          `json:"panicked,omitempty"`
+	Start    time.Duration `json:"start_ns"`
+	End      time.Duration `json:"end_ns"`
 }
 
 // ChipInfo says where and when the TPM chip became visible.
@@ -423,7 +426,7 @@ func (k *Kernel) callInitcall(ic Initcall, module string) {
 	if module != "" {
 		lvl = LevelModule
 	}
-	k.res.Initcalls = append(k.res.Initcalls, InitcallResult{Level: lvl, Name: ic.Name, Module: module, Ret: e, Start: start, End: k.clock.now})
+	k.res.Initcalls = append(k.res.Initcalls, InitcallResult{Level: lvl, Name: ic.Name, Module: module, Ret: e, Panicked: k.panicked, Start: start, End: k.clock.now})
 	if k.panicked {
 		return
 	}

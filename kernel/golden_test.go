@@ -37,7 +37,11 @@ func summary(res *kernel.Result, ima *kerneltest.IMAProbe) string {
 		b.WriteString("\n")
 	}
 	for _, ic := range res.Initcalls {
-		fmt.Fprintf(&b, "initcall %-12s %-26s %s\n", ic.Level, ic.Name, ic.Ret)
+		ret := ic.Ret.String()
+		if ic.Panicked {
+			ret = "(panicked, never returned)"
+		}
+		fmt.Fprintf(&b, "initcall %-12s %-26s %s\n", ic.Level, ic.Name, ret)
 	}
 	if res.Panic != "" {
 		fmt.Fprintf(&b, "panic: %s\n", res.Panic)

@@ -113,6 +113,29 @@ type vmImage struct {
 	size  int64
 	funcs map[uint64]string
 	named map[uint64]InitcallEntry
+	// cache holds each walked slot's bytes, read once.
+	cache []cachedRange
+}
+
+type cachedRange struct {
+	lo   uint64
+	data []byte
+	off  int64 // file offset of lo
+}
+
+// load reads a walked slot's whole range in one go; the range must lie in
+// one section with file contents.
+func (v *vmImage) load(s slot) error {
+	if s.fixed || s.hi <= s.lo {
+		return nil
+	}
+	n := s.hi - s.lo
+	b, off, err := v.readDirect(s.lo, int(n))
+	if err != nil {
+		return fileErr(v.name, "the initcall table at %#x..%#x is not inside one section with file contents: %v", s.lo, s.hi, err)
+	}
+	v.cache = append(v.cache, cachedRange{lo: s.lo, data: b, off: off})
+	return nil
 }
 
 // slot is a region of the image holding the entries of one level (or of
@@ -202,6 +225,16 @@ func (v *vmImage) sectionAt(addr uint64, n uint64) (*elf.Section, error) {
 }
 
 func (v *vmImage) read(addr uint64, n int) ([]byte, int64, error) {
+	for _, c := range v.cache {
+		if addr >= c.lo && addr-c.lo < uint64(len(c.data)) && uint64(len(c.data))-(addr-c.lo) >= uint64(n) {
+			i := addr - c.lo
+			return c.data[i : i+uint64(n)], c.off + int64(i), nil
+		}
+	}
+	return v.readDirect(addr, n)
+}
+
+func (v *vmImage) readDirect(addr uint64, n int) ([]byte, int64, error) {
 	s, err := v.sectionAt(addr, uint64(n))
 	if err != nil {
 		return nil, 0, err
@@ -265,6 +298,11 @@ func (v *vmImage) decode(t *InitcallTable, slots []slot) error {
 	ptr := 8
 	if v.f.Class == elf.ELFCLASS32 {
 		ptr = 4
+	}
+	for _, s := range slots {
+		if err := v.load(s); err != nil {
+			return err
+		}
 	}
 	encs := []encoding{{"prel32", 4}, {"absolute", ptr}}
 	best, bestHits, bestTotal := encs[0], -1, 0
