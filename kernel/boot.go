@@ -121,8 +121,8 @@ type Result struct {
 	Deferred []DeferredProbe `json:"deferred"`
 	// Modules lists the modules loaded, in order.
 	Modules []string `json:"modules,omitempty"`
-	// Skipped lists initcalls the configuration does not build; NotBuilt
-	// lists names in Spec.Order that this configuration does not build.
+	// NotBuilt lists names in Spec.Order that this configuration does not
+	// build (or that no code of the model defines); Notes says which.
 	NotBuilt []string `json:"not_built,omitempty"`
 	// Notes explain configuration adjustments and order entries ignored.
 	Notes []string `json:"notes,omitempty"`

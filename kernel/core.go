@@ -74,7 +74,8 @@ type DeferredProbe struct {
 }
 
 // Point names a moment of the boot: the virtual time, the level, and the
-// initcall (or "modprobe NAME", or "deferwq" for the deferred-probe worker)
+// initcall (or "modprobe NAME", or "deferwq after X" for the deferred-probe
+// worker running after initcall X)
 // that was running.
 type Point struct {
 	T        int64  `json:"t_ns"`
