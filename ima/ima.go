@@ -64,9 +64,10 @@ type IMA struct {
 	pcr  int
 	log  Logger
 
-	extendMu     sync.Mutex // held across list append and extend
-	mu           sync.Mutex
-	extendErrors int
+	extendMu      sync.Mutex // held across list append and extend
+	mu            sync.Mutex
+	extendErrors  int
+	lastExtendErr error
 }
 
 // Init is ima_init: with rot nil it logs the TPM-bypass line and measures
@@ -104,6 +105,9 @@ func Init(cfg Config, rot RootOfTrust, aggregateName string, log Logger) (*IMA, 
 		}
 	}
 	log(fmt.Sprintf(logAllocatedFmt, cfg.HashAlgo))
+	if r, ok := rot.(interface{ Registers() int }); ok && m.pcr >= r.Registers() {
+		return nil, fmt.Errorf("ima: measurement register %d out of range for %s (0..%d)", m.pcr, rot.Name(), r.Registers()-1)
+	}
 	m.list = NewList(AlgoArray(banks, cfg.HashAlgo), name)
 	if err := m.addBootAggregate(aggregateName); err != nil {
 		return nil, err
@@ -157,11 +161,19 @@ func (m *IMA) PCR() int { return m.pcr }
 // Config returns the effective configuration.
 func (m *IMA) Config() Config { return m.cfg }
 
-// ExtendErrors counts extends the root of trust refused.
+// ExtendErrors counts extends the root of trust refused. As in Linux, a
+// refused extend leaves the entry listed and the measurement succeeds.
 func (m *IMA) ExtendErrors() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.extendErrors
+}
+
+// LastExtendError returns the most recent refused extend, or nil.
+func (m *IMA) LastExtendError() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastExtendErr
 }
 
 // store is ima_store_template + ima_add_template_entry: build the template
@@ -205,11 +217,13 @@ func (m *IMA) store(ev Event, tmpl Template, pcr int) (bool, error) {
 		}
 	}
 	if err := m.rot.Extend(pcr, ds); err != nil {
+		// ima_add_template_entry: pr_err and an audit record, but the
+		// entry stays listed and the call succeeds.
 		m.mu.Lock()
 		m.extendErrors++
+		m.lastExtendErr = fmt.Errorf("ima: entry %q listed but not extended: %w", ev.Name, err)
 		m.mu.Unlock()
 		m.log(fmt.Sprintf(logTPMErrorFmt, tpmResult(err)))
-		return true, fmt.Errorf("ima: entry %q added but not extended: %w", ev.Name, err)
 	}
 	return true, nil
 }
@@ -297,9 +311,14 @@ func (m *IMA) Violation(name string) error {
 	return err
 }
 
-// tpmResult is the int tpm_pcr_extend returns for err: the TPM's response
-// code (positive) when the TPM answered with an error, else -EIO.
+// tpmResult is the int tpm_pcr_extend returns for err: the driver's
+// negative errno, the TPM's response code (positive) when the TPM answered
+// with an error, else -EIO.
 func tpmResult(err error) int {
+	var errno interface{ Ret() int } // a kernel errno from the driver: -EBUSY, -ETIME, ...
+	if errors.As(err, &errno) {
+		return errno.Ret()
+	}
 	var rc tpm2.TPMRC
 	if errors.As(err, &rc) {
 		return int(rc)

@@ -3,6 +3,7 @@ package ima_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -164,10 +165,12 @@ func TestExtendFailure(t *testing.T) {
 	m, err := ima.Init(ima.Config{}, soft, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
 	require.NoError(t, err)
 	soft.FailExtend = true
-	_, err = m.MeasureData("/x", []byte("x"), nil, ima.TemplateIMANG, 10)
-	assert.ErrorIs(t, err, imatest.ErrInjected)
+	out, err := m.MeasureData("/x", []byte("x"), nil, ima.TemplateIMANG, 10)
+	require.NoError(t, err, "ima_add_template_entry returns 0 after a TPM error")
+	assert.Equal(t, ima.Measured, out)
 	assert.Equal(t, 2, m.List().Len())
 	assert.Equal(t, 1, m.ExtendErrors())
+	assert.ErrorIs(t, m.LastExtendError(), imatest.ErrInjected)
 	assert.Contains(t, logs, "ima: Error Communicating to TPM chip, result: -5")
 }
 
@@ -541,5 +544,32 @@ func TestInitConfigErrors(t *testing.T) {
 	_, err = ima.Init(ima.Config{HashAlgo: hashalg.SM3256}, nil, ima.BootAggregateName, nil)
 	assert.ErrorContains(t, err, "not available")
 	_, err = ima.Init(ima.Config{PCR: 5}, ima.NewRTMR(), ima.BootAggregateName, nil)
-	assert.ErrorContains(t, err, "RTMR index 5 out of range")
+	assert.ErrorContains(t, err, "register 5 out of range for rtmr (0..3)")
+
+	// A boot_aggregate the TPM refuses: Linux still initialises IMA.
+	soft := imatest.NewSoftTPM(hashalg.SHA256)
+	soft.FailExtend = true
+	var logs []string
+	m, err := ima.Init(ima.Config{}, soft, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
+	require.NoError(t, err)
+	assert.Equal(t, 1, m.List().Len())
+	assert.Contains(t, logs, "ima: Error Communicating to TPM chip, result: -5")
+}
+
+type errnoLike int
+
+func (e errnoLike) Error() string { return "EBUSY" }
+func (e errnoLike) Ret() int     { return -int(e) }
+
+// A driver errno (kernel.Errno has Ret()) is printed as Linux prints
+// tpm_pcr_extend's negative return.
+func TestExtendErrnoLogged(t *testing.T) {
+	soft := imatest.NewSoftTPM(hashalg.SHA256)
+	var logs []string
+	m, err := ima.Init(ima.Config{}, soft, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
+	require.NoError(t, err)
+	soft.FailExtend, soft.ExtendErr = true, fmt.Errorf("crb: %w", errnoLike(16))
+	_, err = m.MeasureData("/x", []byte("x"), nil, ima.TemplateIMANG, 10)
+	require.NoError(t, err)
+	assert.Contains(t, logs, "ima: Error Communicating to TPM chip, result: -16")
 }

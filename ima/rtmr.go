@@ -32,6 +32,9 @@ func NewRTMR() *RTMR { return &RTMR{} }
 // Name implements RootOfTrust.
 func (r *RTMR) Name() string { return "rtmr" }
 
+// Registers is the number of registers per bank.
+func (r *RTMR) Registers() int { return RTMRCount }
+
 // Banks implements RootOfTrust: a single SHA-384 bank.
 func (r *RTMR) Banks() []hashalg.Alg { return []hashalg.Alg{hashalg.SHA384} }
 

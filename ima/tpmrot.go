@@ -105,6 +105,9 @@ func TPMBanks(t transport.TPM) ([]hashalg.Alg, error) {
 // Name implements RootOfTrust.
 func (r *TPM) Name() string { return "tpm" }
 
+// Registers is the number of PCRs per bank.
+func (r *TPM) Registers() int { return TPMPCRs }
+
 // Banks implements RootOfTrust.
 func (r *TPM) Banks() []hashalg.Alg { return append([]hashalg.Alg(nil), r.banks...) }
 

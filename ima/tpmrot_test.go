@@ -93,8 +93,9 @@ func TestExtendRCLogged(t *testing.T) {
 	m, err := ima.Init(ima.Config{}, rot, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
 	require.NoError(t, err)
 	_, err = m.MeasureData("/x", []byte("x"), nil, ima.TemplateIMANG, 17) // D-RTM PCR: locality 0 may not extend it
+	require.NoError(t, err)
 	var rc tpm2.TPMRC
-	require.ErrorAs(t, err, &rc)
+	require.ErrorAs(t, m.LastExtendError(), &rc)
 	assert.Contains(t, logs, fmt.Sprintf("ima: Error Communicating to TPM chip, result: %d", int(rc)))
 	assert.Equal(t, 1, m.ExtendErrors())
 }

@@ -275,10 +275,13 @@ func (x *IMA) Measure(k *kernel.Kernel, mp kernel.Measurement) {
 		x.points = append(x.points, p)
 		return
 	}
+	before := x.m.ExtendErrors()
 	out, err := x.m.Measure(f)
 	switch {
 	case err != nil:
 		p.Status, p.Reason = Failed, err.Error()
+	case out == ima.Measured && x.m.ExtendErrors() > before:
+		p.Status, p.Reason = Failed, "listed, but the extend failed: "+x.m.LastExtendError().Error()
 	case out == ima.NotMeasured:
 		p.Status, p.Reason = NotMeasured, "the policy does not measure it"
 	case out == ima.Duplicate:

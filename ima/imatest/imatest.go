@@ -24,7 +24,9 @@ type SoftTPM struct {
 	banks      []hashalg.Alg
 	pcrs       map[hashalg.Alg]*[ima.TPMPCRs][]byte
 	FailExtend bool
-	Extends    int
+	// ExtendErr is the error a failing Extend returns; nil means ErrInjected.
+	ExtendErr error
+	Extends   int
 }
 
 // ErrInjected is the error SoftTPM returns when told to fail.
@@ -60,6 +62,9 @@ func (s *SoftTPM) Extend(index int, ds []hashalg.Digest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.FailExtend {
+		if s.ExtendErr != nil {
+			return s.ExtendErr
+		}
 		return ErrInjected
 	}
 	if index < 0 || index >= ima.TPMPCRs {
