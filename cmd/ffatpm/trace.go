@@ -21,6 +21,7 @@ Examples:
   ffatpm trace --preset seed-002-without-patches --only initcall,driver,defer,ima
   ffatpm trace --preset seed-002-without-patches --svg seed002.svg
   ffatpm trace --only ffa --jsonl | jq .
+  ffatpm trace --kernel-dir /usr/lib/modules/$(uname -r) --only initcall,defer
 `
 
 var traceKinds = []string{"ffa", "crb", "initcall", "driver", "defer", "tpm", "ima", "boot"}
@@ -35,6 +36,8 @@ func runTrace(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet("trace")
 	var sf scenarioFlags
 	sf.register(fs)
+	var kf kernelFlags
+	kf.register(fs)
 	var o traceOptions
 	fs.StringVar(&o.only, "only", "", "show only these event kinds, comma separated: `KINDS` from\n"+strings.Join(traceKinds, ","))
 	fs.StringVar(&o.svg, "svg", "", "also draw the boot's timeline into `FILE` (SVG)")
@@ -55,13 +58,30 @@ func runTrace(ctx context.Context, e *env, args []string) int {
 			kinds[k] = true
 		}
 	}
-	sc, err := sf.resolve()
-	if err != nil {
-		return report(e, "trace", err)
-	}
-	rep, err := bootScenario(ctx, sc, bootOptions{trace: true})
-	if err != nil {
-		return report(e, "trace", err)
+	var rep *bootReport
+	if kf.given() {
+		if sf.preset != "" || sf.file != "" {
+			return report(e, "trace", usagef("--kernel-dir and the single-file kernel flags boot a real kernel; they do not combine with --preset or --scenario"))
+		}
+		flags, err := sf.overrides()
+		if err != nil {
+			return report(e, "trace", err)
+		}
+		in, err := kf.load()
+		if err != nil {
+			return report(e, "trace", err)
+		}
+		if rep, err = bootRealKernel(ctx, in, flags, bootOptions{trace: true}); err != nil {
+			return report(e, "trace", err)
+		}
+	} else {
+		sc, err := sf.resolve()
+		if err != nil {
+			return report(e, "trace", err)
+		}
+		if rep, err = bootScenario(ctx, sc, bootOptions{trace: true}); err != nil {
+			return report(e, "trace", err)
+		}
 	}
 	return printTrace(e, rep, kinds, &o)
 }
