@@ -559,7 +559,7 @@ func TestInitConfigErrors(t *testing.T) {
 type errnoLike int
 
 func (e errnoLike) Error() string { return "EBUSY" }
-func (e errnoLike) Ret() int     { return -int(e) }
+func (e errnoLike) Ret() int      { return -int(e) }
 
 // A driver errno (kernel.Errno has Ret()) is printed as Linux prints
 // tpm_pcr_extend's negative return.
