@@ -78,3 +78,26 @@ func BenchmarkBootFast(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "boots/s")
 	reportCPU(b, start)
 }
+
+// BenchmarkBootFastParallel runs the fast path on every core (one
+// FastWorld per goroutine), as explore's workers would.
+func BenchmarkBootFastParallel(b *testing.B) {
+	p, _ := kernel.LookupPreset(kernel.DefaultPreset)
+	b.ReportAllocs()
+	start := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		w, pl := kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
+		for pb.Next() {
+			w.Reset()
+			spec := p.Spec(pl)
+			spec.Quiet = true
+			res, err := kernel.Boot(spec)
+			if err != nil || res.Chip == nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "boots/s")
+	reportCPU(b, start)
+}
