@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
@@ -22,8 +23,9 @@ var serveSoak = flag.Duration("serve.soak", time.Second, "how long TestServeConc
 
 // TestServeConcurrentClients: 64 clients against "ffatpm serve" (the whole
 // chain) for a bounded time: 48 send valid commands (GetRandom of a size
-// unique to the client, PCR_Read of PCR 0, which nobody changes) and check
-// each answer; 16 send malformed frames and must be cut off. Afterwards the
+// unique to the client, PCR_Read of PCR 0, which nobody changes, PCR_Extend
+// of PCR 16 with one shared digest) and check each answer and PCR 16's final
+// value; 16 send malformed frames and must be cut off. Afterwards the
 // server still serves and stops cleanly.
 func TestServeConcurrentClients(t *testing.T) {
 	rs := startServe(t)
@@ -33,7 +35,20 @@ func TestServeConcurrentClients(t *testing.T) {
 	pcr0, err := tpm2.PCRRead{PCRSelectionIn: sel}.Execute(c0)
 	require.NoError(t, err)
 	want0 := pcr0.PCRValues.Digests[0].Buffer
+	sel16 := tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(16)}}}
+	pcr16, err := tpm2.PCRRead{PCRSelectionIn: sel16}.Execute(c0)
+	require.NoError(t, err)
+	start16 := pcr16.PCRValues.Digests[0].Buffer
 	c0.Close()
+	// Every client extends the same digest into PCR 16, so the final value
+	// is that digest extended once per successful PCR_Extend, in any order:
+	// a lost or doubled command would show.
+	d := sha256.Sum256([]byte("serve concurrency"))
+	extend := tpm2.PCRExtend{
+		PCRHandle: tpm2.AuthHandle{Handle: tpm2.TPMHandle(16), Auth: tpm2.PasswordAuth(nil)},
+		Digests:   tpm2.TPMLDigestValues{Digests: []tpm2.TPMTHA{{HashAlg: tpm2.TPMAlgSHA256, Digest: d[:]}}},
+	}
+	var extends atomic.Uint64
 
 	const clients, bad = 64, 16
 	ctx, cancel := context.WithTimeout(context.Background(), *serveSoak)
@@ -95,7 +110,12 @@ func TestServeConcurrentClients(t *testing.T) {
 					errs <- fmt.Errorf("client %d: PCR 0 read %x, want %x", i, p.PCRValues.Digests, want0)
 					return
 				}
-				good.Add(2)
+				if _, err := extend.Execute(c); err != nil {
+					errs <- fmt.Errorf("client %d PCR_Extend: %v", i, err)
+					return
+				}
+				extends.Add(1)
+				good.Add(3)
 			}
 		}()
 	}
@@ -112,6 +132,14 @@ func TestServeConcurrentClients(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tpm2.GetRandom{BytesRequested: 8}.Execute(c)
 	require.NoError(t, err)
+	got16, err := tpm2.PCRRead{PCRSelectionIn: sel16}.Execute(c)
+	require.NoError(t, err)
+	want16 := start16
+	for n := extends.Load(); n > 0; n-- {
+		h := sha256.Sum256(append(append([]byte{}, want16...), d[:]...))
+		want16 = h[:]
+	}
+	assert.Equal(t, want16, got16.PCRValues.Digests[0].Buffer, "PCR 16 after %d concurrent extends", extends.Load())
 	c.Close()
 	require.Equal(t, serveExitOK, rs.stop())
 	assert.Contains(t, rs.stdout.String(), fmt.Sprintf("%d malformed frames, 0 transport errors", cut.Load()))
