@@ -42,7 +42,12 @@ type TPM2Table struct {
 	FFAFlags, FFAAttributes uint8
 	FFAPartitionID          uint16
 	HasFFAParams            bool
-	raw                     []byte
+	// Log area (revision 4 tables that carry one, after 12 bytes of start
+	// method parameters): LAML and LASA, what tpm_read_log_acpi reads.
+	LogAreaMinLength uint32
+	LogAreaStart     uint64
+	HasLogArea       bool
+	raw              []byte
 }
 
 // TableError is a TPM2 table the kernel cannot use, with the reason.
@@ -84,6 +89,11 @@ func ParseTPM2Table(b []byte) (t TPM2Table, sumOK bool, err error) {
 		t.FFAFlags, t.FFAAttributes = b[52], b[53]
 		t.FFAPartitionID = binary.LittleEndian.Uint16(b[54:])
 		t.HasFFAParams = true
+	}
+	if t.Length >= tpm2TableSize+12+4+8 {
+		t.LogAreaMinLength = binary.LittleEndian.Uint32(b[64:])
+		t.LogAreaStart = binary.LittleEndian.Uint64(b[68:])
+		t.HasLogArea = true
 	}
 	return t, sumOK, nil
 }

@@ -64,3 +64,19 @@ func TestBuildTPM2Parses(t *testing.T) {
 	assert.Equal(t, uint16(0x8001), tb.FFAPartitionID)
 	assert.Equal(t, uint64(FastCRBBase+0x40), tb.ControlAddress)
 }
+
+func TestParseLogArea(t *testing.T) {
+	b := BuildTPM2(FastCRBBase+0x40, 0x8001)
+	b = append(b, make([]byte, 12)...)
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)))
+	binary.LittleEndian.PutUint32(b[64:], 0x10000)
+	binary.LittleEndian.PutUint64(b[68:], 0x4200_0000)
+	tb, _, err := kernel.ParseTPM2Table(b)
+	require.NoError(t, err)
+	assert.True(t, tb.HasLogArea)
+	assert.Equal(t, uint32(0x10000), tb.LogAreaMinLength)
+	assert.Equal(t, uint64(0x4200_0000), tb.LogAreaStart)
+	tb, _, err = kernel.ParseTPM2Table(BuildTPM2(FastCRBBase+0x40, 0x8001))
+	require.NoError(t, err)
+	assert.False(t, tb.HasLogArea)
+}
