@@ -268,6 +268,12 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 				}
 			}
 			switch {
+			case !ok && n == "tpm_crb_ffa_driver_init" && (spec.Patches.CRBFFARegister || spec.Patches.CRBFFABugOn):
+				k.res.NotBuilt = append(k.res.NotBuilt, n)
+				k.res.Notes = append(k.res.Notes, n+" does not exist in this kernel: with the built-in registration patch, module_ffa_driver(tpm_crb_ffa_driver) is compiled only for the module build")
+			case !ok && n == "arm_ffa_bus_init" && spec.Patches.FFABusInFFAInit:
+				k.res.NotBuilt = append(k.res.NotBuilt, n)
+				k.res.Notes = append(k.res.Notes, n+" does not exist in this kernel: ffa_init registers the arm_ffa bus itself")
 			case !ok:
 				k.res.NotBuilt = append(k.res.NotBuilt, n)
 				k.res.Notes = append(k.res.Notes, fmt.Sprintf("%s (in the %s order) is not an initcall of this kernel", n, l))
