@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-tpm/tpm2/transport"
 )
@@ -148,8 +149,10 @@ func Listen(addr string) (cmd, plat net.Listener, err error) {
 
 // Serve accepts clients on both listeners until ctx is cancelled, then
 // closes the listeners and every connection, waits for the handlers to
-// return and returns nil. It returns an error only if a listener fails
-// for another reason.
+// return and returns nil. Failing accepts (say, out of file descriptors
+// under a flood of clients) are logged and retried with a growing pause;
+// they never stop the server. If a listener is closed by someone else,
+// Serve stops the other one too and returns an error saying so.
 func (s *Server) Serve(ctx context.Context, cmdLn, platLn net.Listener) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -173,10 +176,11 @@ func (s *Server) Serve(ctx context.Context, cmdLn, platLn net.Listener) error {
 			errc <- s.accept(ctx, l.ln, l.port, &wg)
 		}()
 	}
-	err1, err2 := <-errc, <-errc
-	// Whichever listener failed first, stop the other and the connections.
+	err1 := <-errc
+	// Whichever listener ended first, stop the other, then the connections.
 	cmdLn.Close()
 	platLn.Close()
+	err2 := <-errc
 	s.connMu.Lock()
 	for c := range s.conns {
 		c.Close()
@@ -186,18 +190,34 @@ func (s *Server) Serve(ctx context.Context, cmdLn, platLn net.Listener) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return errors.Join(err1, err2)
+	if err1 == nil {
+		err1 = err2
+	}
+	return err1 // the first cause; the other listener was closed by us
 }
 
 func (s *Server) accept(ctx context.Context, ln net.Listener, port Port, wg *sync.WaitGroup) error {
+	const maxPause = time.Second
+	pause := 5 * time.Millisecond
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("mssim: accept on %v: %w", port, err)
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("mssim: %v listener closed while serving", port)
+			}
+			s.log.Error("mssim: accept failed; retrying", "port", port.String(), "reason", err.Error(), "pause", pause.String())
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, maxPause)
+			continue
 		}
+		pause = 5 * time.Millisecond
 		s.accepted.Add(1)
 		s.connMu.Lock()
 		if ctx.Err() != nil {

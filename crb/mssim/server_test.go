@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -413,4 +414,63 @@ func TestListenPortPair(t *testing.T) {
 		_, _, err := Listen(bad)
 		assert.Error(t, err, bad)
 	}
+}
+
+// flakyListener fails its first n Accepts, as a listener out of file
+// descriptors does.
+type flakyListener struct {
+	net.Listener
+	mu sync.Mutex
+	n  int
+}
+
+func (f *flakyListener) Accept() (net.Conn, error) {
+	f.mu.Lock()
+	if f.n > 0 {
+		f.n--
+		f.mu.Unlock()
+		return nil, errors.New("accept4: too many open files")
+	}
+	f.mu.Unlock()
+	return f.Listener.Accept()
+}
+
+func TestServerAcceptErrorsAreRetried(t *testing.T) {
+	logs := &lockedBuffer{}
+	srv, err := NewServer(Config{TPM: &hashTPM{}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	require.NoError(t, err)
+	cl, pl, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, &flakyListener{Listener: cl, n: 3}, pl) }()
+	c, err := Dial(context.Background(), cl.Addr().String(), ClientConfig{PowerOn: true})
+	require.NoError(t, err)
+	cmd := []byte{0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x7a}
+	rsp, err := c.Send(cmd)
+	require.NoError(t, err, "served after the failing accepts")
+	require.Equal(t, hashAnswer(cmd), rsp)
+	c.Close()
+	assert.Equal(t, 3, strings.Count(logs.String(), "accept failed; retrying"))
+	cancel()
+	require.NoError(t, <-done)
+}
+
+func TestServerListenerClosedUnderneath(t *testing.T) {
+	srv, err := NewServer(Config{TPM: &hashTPM{}})
+	require.NoError(t, err)
+	cl, pl, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), cl, pl) }()
+	_, r := dialRaw(t, pl.Addr().String())
+	require.Eventually(t, func() bool { return srv.Stats().Accepted == 1 }, 5*time.Second, 5*time.Millisecond)
+	cl.Close()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "command port listener closed while serving")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its listener was closed")
+	}
+	requireClosed(t, r)
 }
