@@ -2,6 +2,7 @@ package kbuild
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,9 @@ func ParseVmlinux(name string, r io.ReaderAt, size int64) (t *InitcallTable, err
 			t, err = nil, fileErr(name, "malformed ELF file (the ELF reader failed: %v)", p)
 		}
 	}()
+	if err := precheckELF(name, r, size); err != nil {
+		return nil, err
+	}
 	f, err := elf.NewFile(r)
 	if err != nil {
 		var fe *elf.FormatError
@@ -364,6 +368,85 @@ func (v *vmImage) decode(t *InitcallTable, slots []slot) error {
 				return offErr(v.name, off, "initcall entry at %#x has no level (no boundary symbol below it)", a)
 			}
 			t.Entries = append(t.Entries, e)
+		}
+	}
+	return nil
+}
+
+// precheckELF checks the ELF header and section headers against the file
+// size before debug/elf reads them, so that a truncated or corrupt image
+// gets an error naming the offset (and no large allocation for a section
+// that claims more bytes than the file has).
+func precheckELF(name string, r io.ReaderAt, size int64) error {
+	var id [16]byte
+	if size < 16 {
+		return offErr(name, 0, "%d bytes: too short for an ELF header (truncated file?)", size)
+	}
+	if _, err := r.ReadAt(id[:], 0); err != nil {
+		return offErr(name, 0, "reading ELF header: %v", err)
+	}
+	if string(id[:4]) != "\x7fELF" {
+		return offErr(name, 0, "not an ELF file (no \\x7fELF magic); for a compressed vmlinuz use the uncompressed vmlinux (Debian: linux-image-<version>-dbg)")
+	}
+	var bo binary.ByteOrder
+	switch elf.Data(id[5]) {
+	case elf.ELFDATA2LSB:
+		bo = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		bo = binary.BigEndian
+	default:
+		return offErr(name, 5, "unknown ELF data encoding %d", id[5])
+	}
+	var hdrSize, shoffAt, shentAt, shnumAt, shentWant int64
+	switch elf.Class(id[4]) {
+	case elf.ELFCLASS64:
+		hdrSize, shoffAt, shentAt, shnumAt, shentWant = 64, 40, 58, 60, 64
+	case elf.ELFCLASS32:
+		hdrSize, shoffAt, shentAt, shnumAt, shentWant = 52, 32, 46, 48, 40
+	default:
+		return offErr(name, 4, "unknown ELF class %d", id[4])
+	}
+	if size < hdrSize {
+		return offErr(name, 0, "%d bytes: too short for an ELF header (truncated file?)", size)
+	}
+	h := make([]byte, hdrSize)
+	if _, err := r.ReadAt(h, 0); err != nil {
+		return offErr(name, 0, "reading ELF header: %v", err)
+	}
+	var shoff uint64
+	if hdrSize == 64 {
+		shoff = bo.Uint64(h[shoffAt:])
+	} else {
+		shoff = uint64(bo.Uint32(h[shoffAt:]))
+	}
+	shent, shnum := int64(bo.Uint16(h[shentAt:])), int64(bo.Uint16(h[shnumAt:]))
+	if shoff == 0 || shnum == 0 {
+		return nil // no section headers: debug/elf reports what is missing
+	}
+	if shent != shentWant {
+		return offErr(name, shentAt, "section header size %d, want %d", shent, shentWant)
+	}
+	if shoff > uint64(size) || uint64(size)-shoff < uint64(shent*shnum) {
+		return offErr(name, int64(min(shoff, uint64(size))), "%d section headers at offset %#x run past the end of the file (%d bytes): truncated vmlinux?", shnum, shoff, size)
+	}
+	sh := make([]byte, shent*shnum)
+	if _, err := r.ReadAt(sh, int64(shoff)); err != nil {
+		return offErr(name, int64(shoff), "reading section headers: %v", err)
+	}
+	for i := int64(1); i < shnum; i++ {
+		e := sh[i*shent:]
+		var typ uint32
+		var off, sz uint64
+		if hdrSize == 64 {
+			typ, off, sz = bo.Uint32(e[4:]), bo.Uint64(e[24:]), bo.Uint64(e[32:])
+		} else {
+			typ, off, sz = bo.Uint32(e[4:]), uint64(bo.Uint32(e[16:])), uint64(bo.Uint32(e[20:]))
+		}
+		if elf.SectionType(typ) == elf.SHT_NOBITS || elf.SectionType(typ) == elf.SHT_NULL {
+			continue
+		}
+		if off > uint64(size) || sz > uint64(size)-off {
+			return offErr(name, int64(shoff)+i*shent, "section %d (file offset %#x, %d bytes) runs past the end of the file (%d bytes): truncated vmlinux?", i, off, sz, size)
 		}
 	}
 	return nil

@@ -79,10 +79,12 @@ func TestParseVmlinuxErrors(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"empty", nil, "vmlinux: reading ELF header"},
-		{"not elf", []byte("this is text, not an ELF image at all........................................"), "vmlinux: not a valid ELF file"},
-		{"truncated header", good[:40], "vmlinux: "},
-		{"truncated sections", good[:len(good)/2], "vmlinux: "},
+		{"empty", nil, "vmlinux: offset 0x0: 0 bytes: too short for an ELF header"},
+		{"not elf", []byte("this is text, not an ELF image at all........................................"), "vmlinux: offset 0x0: not an ELF file"},
+		{"gzip vmlinuz", []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03................"), "vmlinux: offset 0x0: not an ELF file (no \\x7fELF magic); for a compressed vmlinuz"},
+		{"truncated header", good[:40], "vmlinux: offset 0x0: 40 bytes: too short"},
+		{"truncated sections", good[:len(good)/2], "vmlinux: offset 0x"},
+		{"truncated data", good[:len(good)-64*3-1], "vmlinux: offset 0x"},
 		{"no symbols", buildELF(binary.LittleEndian, 183, 3, nil, nil), "vmlinux: "},
 		{"huge initcall section", hugeSection(), "vmlinux: offset"},
 	}
