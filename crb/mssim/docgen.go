@@ -47,8 +47,9 @@ func DocMarkdown() string {
 	p("| platform signal | u32 code | u32 0 (done) or 1 (refused) |\n")
 	p("| TPM_SESSION_END, TPM_STOP | u32 code | nothing; the connection closes |\n\n")
 	p("Buffers are bounded (%d bytes by default); a bigger size field, an unknown code,\n", DefaultMaxCommandSize)
-	p("a code sent to the wrong port or a connection ending inside a frame closes that\n")
-	p("connection with a logged reason; the server keeps serving everyone else.\n\n")
+	p("a code sent to the wrong port, a connection ending inside a frame or stalling inside\n")
+	p("one for longer than %v closes that connection with a logged reason; the server\n", DefaultFrameTimeout)
+	p("keeps serving everyone else. Clients idle between frames are kept.\n\n")
 	p("## Support table\n\n")
 	p("| code | name | port | arguments | what the Server does |\n|---|---|---|---|---|\n")
 	for _, ci := range Commands() {

@@ -76,6 +76,9 @@ type Decoder struct {
 	max  uint32
 	hdr  [9]byte
 	buf  []byte
+	// started, if set, is called once a frame's command code has been read
+	// and before its arguments are (the Server arms its frame timeout).
+	started func()
 }
 
 // NewDecoder returns a decoder of frames arriving on port, accepting buffers
@@ -100,6 +103,9 @@ func (d *Decoder) Next() (Frame, error) {
 		return Frame{}, err
 	}
 	f := Frame{Cmd: Command(binary.BigEndian.Uint32(d.hdr[:4]))}
+	if d.started != nil {
+		d.started()
+	}
 	ci, ok := Info(f.Cmd)
 	if !ok {
 		return f, &FrameError{Port: d.port, Offset: 0, Err: ErrUnknownCommand, Detail: fmt.Sprintf("code %d", uint32(f.Cmd))}

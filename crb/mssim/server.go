@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,7 +47,14 @@ type Config struct {
 	// MaxConns bounds open connections over both ports (256 if 0); the
 	// connection over the bound is closed at once, with a log line.
 	MaxConns int
+	// FrameTimeout bounds the time between a frame's first bytes and its
+	// last (DefaultFrameTimeout if 0); a client that stalls inside a frame
+	// is cut off as malformed. Idle clients between frames are kept.
+	FrameTimeout time.Duration
 }
+
+// DefaultFrameTimeout is the Server's default Config.FrameTimeout.
+const DefaultFrameTimeout = 30 * time.Second
 
 // Stats counts what a Server has done.
 type Stats struct {
@@ -66,6 +74,7 @@ type Server struct {
 	log      *slog.Logger
 	max      uint32
 	maxConns int
+	frameTO  time.Duration
 
 	tpmMu sync.Mutex // serializes everything sent to the TPM
 
@@ -87,6 +96,7 @@ func NewServer(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		max:      cfg.MaxCommandSize,
 		maxConns: cfg.MaxConns,
+		frameTO:  cfg.FrameTimeout,
 		conns:    map[net.Conn]struct{}{},
 	}
 	s.loc, _ = cfg.TPM.(LocalityTPM)
@@ -98,6 +108,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if s.maxConns == 0 {
 		s.maxConns = 256
+	}
+	if s.frameTO == 0 {
+		s.frameTO = DefaultFrameTimeout
 	}
 	return s, nil
 }
@@ -252,12 +265,26 @@ func (s *Server) handle(c net.Conn, port Port, id uint64) {
 	log := s.log.With("conn", id, "port", port.String(), "remote", c.RemoteAddr().String())
 	log.Debug("mssim: client connected")
 	dec := NewDecoder(bufio.NewReaderSize(c, int(s.max)+16), port, s.max)
+	armed := false
+	dec.started = func() {
+		// Wall-clock time at the network edge only; the model never sees it.
+		c.SetReadDeadline(time.Now().Add(s.frameTO))
+		armed = true
+	}
 	var out []byte
 	for {
 		f, err := dec.Next()
+		if armed {
+			c.SetReadDeadline(time.Time{})
+			armed = false
+		}
 		if err != nil {
 			var fe *FrameError
 			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				s.malformed.Add(1)
+				log.Warn("mssim: closing connection: malformed frame", "reason",
+					fmt.Sprintf("frame %v not completed within %v", f.Cmd, s.frameTO))
 			case errors.As(err, &fe):
 				s.malformed.Add(1)
 				log.Warn("mssim: closing connection: malformed frame", "reason", err.Error())

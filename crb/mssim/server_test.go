@@ -474,3 +474,24 @@ func TestServerListenerClosedUnderneath(t *testing.T) {
 	}
 	requireClosed(t, r)
 }
+
+// TestServerFrameTimeout: a client that stalls inside a frame is cut off;
+// one that idles between frames is not.
+func TestServerFrameTimeout(t *testing.T) {
+	ts := startServer(t, Config{TPM: &hashTPM{}, FrameTimeout: 200 * time.Millisecond})
+	idle, ir := dialRaw(t, ts.addr)
+	stall, sr := dialRaw(t, ts.addr)
+	_, err := stall.Write(append(u32s(8), 0, 0, 0)) // code + locality + half a size
+	require.NoError(t, err)
+	requireClosed(t, sr)
+	assert.Contains(t, ts.logs.String(), "frame TPM_SEND_COMMAND not completed within 200ms")
+	assert.Equal(t, uint64(1), ts.srv.Stats().Malformed)
+
+	time.Sleep(300 * time.Millisecond) // longer than the frame timeout, between frames
+	_, err = idle.Write(u32s(15, 1))
+	require.NoError(t, err)
+	h := make([]byte, 12)
+	_, err = io.ReadFull(ir, h)
+	require.NoError(t, err, "an idle client is kept")
+	require.Equal(t, u32s(1, 5, 0), h)
+}
