@@ -1,6 +1,7 @@
 package kernel_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/ffatpm/ffatpm/kernel"
@@ -94,5 +95,36 @@ func TestParallelBoots(t *testing.T) {
 			want = got
 		}
 		assert.Equal(t, want, got)
+	}
+}
+
+func TestResultJSON(t *testing.T) {
+	_, pl := kerneltest.NewFastWorld(nil)
+	p, _ := kernel.LookupPreset("before-v6.17")
+	spec := p.Spec(pl)
+	spec.Trace = true
+	res, err := kernel.Boot(spec)
+	require.NoError(t, err)
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	reg := m["tpm_registered"].(map[string]any)
+	at := reg["at"].(map[string]any)
+	assert.Equal(t, "late", at["level"])
+	assert.Equal(t, "deferred_probe_initcall", at["initcall"])
+	def := m["deferred"].([]any)[0].(map[string]any)
+	assert.Equal(t, "MSFT0101:00", def["device"])
+	assert.Equal(t, "0", def["result"])
+	ev := m["events"].([]any)
+	assert.NotEmpty(t, ev)
+	kinds := map[string]bool{}
+	for _, e := range ev {
+		kinds[e.(map[string]any)["kind"].(string)] = true
+	}
+	for _, k := range []string{"initcall_start", "initcall_return", "bus_register", "device_add", "driver_register",
+		"probe", "probe_return", "bind", "defer", "trigger", "deferred_retry", "deferred_enable", "chip_register",
+		"tpm_command", "ffa_call", "mmio", "measure", "userspace"} {
+		assert.True(t, kinds[k], k)
 	}
 }
