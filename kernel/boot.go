@@ -26,8 +26,9 @@ type Patches struct {
 	// CRBFFARegister.
 	CRBFFABugOn bool `json:"crb_ffa_bug_on" yaml:"crb_ffa_bug_on"`
 	// FFABusInFFAInit: the arm_ffa bus is registered from ffa_init itself
-	// instead of by its own subsys_initcall (arm_ffa_bus_init), as older
-	// kernels did.
+	// instead of by its own subsys_initcall (arm_ffa_bus_init), as kernels
+	// did before bus.c became the separate "ffa-core" object. Every preset
+	// uses the subsys form.
 	FFABusInFFAInit bool `json:"ffa_bus_in_ffa_init" yaml:"ffa_bus_in_ffa_init"`
 }
 
