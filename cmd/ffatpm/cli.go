@@ -157,6 +157,8 @@ func parseFlags(e *env, fs *flag.FlagSet, help string, args []string) (done bool
 		// The flag package names flags with one dash; we document two.
 		msg = strings.Replace(msg, ": -", ": --", 1)
 		msg = strings.Replace(msg, "flag -", "flag --", 1)
+		// A flag name or value with a newline must not break the one line.
+		msg = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(msg)
 		fmt.Fprintf(e.stderr, "%s: %s (see \"%s --help\")\n", fs.Name(), msg, fs.Name())
 		return true, exitUsage
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -109,5 +110,35 @@ func FuzzParseScenario(f *testing.F) {
 		normalize(s)
 		normalize(again)
 		assert.Equal(t, s, again)
+	})
+}
+
+// FuzzBootFlags feeds arbitrary arguments to "boot --show-scenario" (which
+// resolves the scenario and stops before booting): every input ends with
+// status 0, or 2 and one line on stderr; never a panic.
+func FuzzBootFlags(f *testing.F) {
+	f.Add("--order\x00device=ffa_init,crb_acpi_driver_init\x00--crb-ffa-register=false")
+	f.Add("--config\x00TCG_CRB=m\x00--preset\x00seed-002-without-patches")
+	f.Add("--ffa-initcall=rootfs\x00--ima-late-sync\x00--rot\x00rtmr")
+	f.Add("--order\x00late_initcall_sync=init_ima\x00--order\x00late=x,x")
+	f.Fuzz(func(t *testing.T, s string) {
+		args := append([]string{"boot", "--show-scenario"}, strings.Split(s, "\x00")...)
+		for _, a := range args[2:] {
+			if strings.HasPrefix(strings.TrimLeft(a, "-"), "scenario") || strings.HasPrefix(strings.TrimLeft(a, "-"), "kernel") ||
+				strings.HasPrefix(strings.TrimLeft(a, "-"), "modules") || strings.HasPrefix(strings.TrimLeft(a, "-"), "system-map") ||
+				strings.HasPrefix(strings.TrimLeft(a, "-"), "vmlinux") || strings.HasPrefix(strings.TrimLeft(a, "-"), "h") {
+				return // file-reading flags and help are covered elsewhere
+			}
+		}
+		code, _, stderr := runCLI(t, args...)
+		switch code {
+		case exitOK:
+		case exitUsage:
+			if strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 || stderr == "" {
+				t.Fatalf("usage error is not one line: %q", stderr)
+			}
+		default:
+			t.Fatalf("status %d for %q: %s", code, args, stderr)
+		}
 	})
 }
