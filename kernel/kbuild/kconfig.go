@@ -100,13 +100,13 @@ var symbolTable = []Symbol{
 	{Name: "IMA_DEFAULT_HASH", Type: TypeString, Depends: "IMA", Source: "security/integrity/ima/Kconfig",
 		Default: []condDefault{{"sha1", "IMA_DEFAULT_HASH_SHA1"}, {"sha256", "IMA_DEFAULT_HASH_SHA256"}, {"sha512", "IMA_DEFAULT_HASH_SHA512"}}},
 	{Name: "IMA_INIT_LATE_SYNC", Type: TypeBool, Depends: "IMA", Source: "security/integrity/ima/Kconfig", Decides: true,
-		New: true, SinceNote: "\"security: ima: introduce IMA_INIT_LATE_SYNC option\" (linux-integrity next-integrity, 2026)"},
+		New: true, SinceNote: "\"security: ima: introduce IMA_INIT_LATE_SYNC option\", linux-integrity 2026"},
 	{Name: "TCG_TPM", Type: TypeTristate, Depends: "HAS_IOMEM", Source: "drivers/char/tpm/Kconfig", Decides: true},
 	{Name: "TCG_CRB", Type: TypeTristate, Depends: "TCG_TPM && ACPI", Source: "drivers/char/tpm/Kconfig", Decides: true},
 	{Name: "ARM_FFA_TRANSPORT", Type: TypeTristate, Depends: "OF && ARM64", Source: "drivers/firmware/arm_ffa/Kconfig", Decides: true},
 	{Name: "TCG_ARM_CRB_FFA", Type: TypeTristate, Depends: "TCG_TPM && ARM_FFA_TRANSPORT && TCG_CRB",
 		Default: []condDefault{{"TCG_CRB", ""}}, Source: "drivers/char/tpm/Kconfig", Decides: true,
-		New: true, Since: "6.15", SinceNote: "\"tpm_crb: ffa_tpm: Implement driver compliant to CRB over FF-A\" (merged for v6.15)"},
+		New: true, Since: "6.15", SinceNote: "\"tpm_crb: ffa_tpm: Implement driver compliant to CRB over FF-A\""},
 }
 
 var choiceTable = []choiceGroup{
@@ -259,7 +259,7 @@ func resolve(cfg *Config, version string, carried bool, overrides []Override) *K
 		if sym.Since != "" && version != "" && versionLess(version, sym.Since) && !isOverride {
 			r.Origin = NotInVersion
 			r.Value, r.Set = zeroValue(sym.Type), sym.Type == TypeBool || sym.Type == TypeTristate
-			r.Why = fmt.Sprintf("Linux %s has no CONFIG_%s (added in v%s by %s)", version, sym.Name, sym.Since, sym.SinceNote)
+			r.Why = fmt.Sprintf("Linux %s has no CONFIG_%s (it came in v%s with %s)", version, sym.Name, sym.Since, sym.SinceNote)
 			if assigned {
 				r.Why += fmt.Sprintf("; the assignment at %s is ignored", st.Pos)
 			}
@@ -269,7 +269,7 @@ func resolve(cfg *Config, version string, carried bool, overrides []Override) *K
 		if sym.New && !assigned && cfg != nil && cfg.Version != "" && dep != No && !carried {
 			r.Origin = NotInVersion
 			r.Value, r.Set = zeroValue(sym.Type), true
-			r.Why = fmt.Sprintf("%s lists every visible symbol but not CONFIG_%s although its dependencies (%s) hold: Linux %s has no such symbol (it comes from %s)", cfg.File, sym.Name, sym.Depends, version, sym.SinceNote)
+			r.Why = fmt.Sprintf("Linux %s has no CONFIG_%s: its generated config (%s) lists every visible symbol, and has no line for this one although its dependencies hold (%s; the option comes from %s)", version, sym.Name, cfg.File, depValues(sym.Depends, env), sym.SinceNote)
 			k.put(r)
 			continue
 		}
@@ -558,4 +558,18 @@ func (k *Kconfig) Decisive() []Resolved {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// depValues renders the symbols of a dependency expression with their
+// values ("TCG_TPM=y, ACPI=y").
+func depValues(depends string, env func(string) Tristate) string {
+	var parts []string
+	seen := map[string]bool{}
+	mustExpr(depends).symbols(func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			parts = append(parts, n+"="+env(n).String())
+		}
+	})
+	return strings.Join(parts, ", ")
 }
