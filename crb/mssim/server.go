@@ -264,20 +264,13 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, port Port, wg *syn
 func (s *Server) handle(c net.Conn, port Port, id uint64) {
 	log := s.log.With("conn", id, "port", port.String(), "remote", c.RemoteAddr().String())
 	log.Debug("mssim: client connected")
-	dec := NewDecoder(bufio.NewReaderSize(c, int(s.max)+16), port, s.max)
-	armed := false
-	dec.started = func() {
-		// Wall-clock time at the network edge only; the model never sees it.
-		c.SetReadDeadline(time.Now().Add(s.frameTO))
-		armed = true
-	}
+	fr := &frameReader{c: c, timeout: s.frameTO}
+	dec := NewDecoder(bufio.NewReaderSize(fr, int(s.max)+16), port, s.max)
+	dec.started = func() { fr.inFrame = true }
 	var out []byte
 	for {
 		f, err := dec.Next()
-		if armed {
-			c.SetReadDeadline(time.Time{})
-			armed = false
-		}
+		fr.frameDone()
 		if err != nil {
 			var fe *FrameError
 			switch {
@@ -307,6 +300,33 @@ func (s *Server) handle(c net.Conn, port Port, id uint64) {
 		if !keep {
 			return
 		}
+	}
+}
+
+// frameReader arms the connection's read deadline only when the decoder,
+// inside a frame, has to wait for more bytes from the network: a frame that
+// arrived whole (the usual case) costs no timer.
+type frameReader struct {
+	c       net.Conn
+	timeout time.Duration
+	inFrame bool
+	armed   bool
+}
+
+func (r *frameReader) Read(p []byte) (int, error) {
+	if r.inFrame && !r.armed {
+		// Wall-clock time at the network edge only; the model never sees it.
+		r.c.SetReadDeadline(time.Now().Add(r.timeout))
+		r.armed = true
+	}
+	return r.c.Read(p)
+}
+
+func (r *frameReader) frameDone() {
+	r.inFrame = false
+	if r.armed {
+		r.c.SetReadDeadline(time.Time{})
+		r.armed = false
 	}
 }
 
