@@ -132,23 +132,27 @@ func (k *Kernel) crbFFAStartReachable(priv *crbPriv, typ, loc int) Errno {
 	return k.tpmCRBFFAStart(typ, loc)
 }
 
-// mmio accesses; an access the bus refuses is a synchronous external abort.
-func (k *Kernel) ioread32(addr uint64) uint32 {
+// MMIO accesses; an access the bus refuses is a synchronous external abort.
+func (k *Kernel) ioread(addr uint64, size int) uint64 {
 	k.clock.Advance(k.costs.MMIO)
-	v, err := k.spec.Platform.Mem.Read(addr, 4)
+	v, err := k.spec.Platform.Mem.Read(addr, size)
 	if err != nil {
 		k.externalAbort(err)
-		return 0xFFFFFFFF
+		return 1<<(8*uint(size)) - 1
 	}
-	return uint32(v)
+	return v
 }
 
-func (k *Kernel) iowrite32(addr uint64, v uint32) {
+func (k *Kernel) iowrite(addr uint64, size int, v uint64) {
 	k.clock.Advance(k.costs.MMIO)
-	if err := k.spec.Platform.Mem.Write(addr, 4, uint64(v)); err != nil {
+	if err := k.spec.Platform.Mem.Write(addr, size, v); err != nil {
 		k.externalAbort(err)
 	}
 }
+
+func (k *Kernel) ioread32(addr uint64) uint32 { return uint32(k.ioread(addr, 4)) }
+
+func (k *Kernel) iowrite32(addr uint64, v uint32) { k.iowrite(addr, 4, uint64(v)) }
 
 // crbRead / crbWrite access a CRB register of locality 0 (off from the
 // start of the locality's block), traced by register name with Spec.Trace.
@@ -356,32 +360,30 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	return rsp, 0
 }
 
-// writeBuf / readBuf are memcpy_toio / memcpy_fromio in 32-bit accesses.
+// writeBuf / readBuf are arm64's __memcpy_toio / __memcpy_fromio: byte
+// accesses up to an 8-byte boundary, then 8-byte accesses, then bytes.
 func (k *Kernel) writeBuf(addr uint64, p []byte) {
-	var w [4]byte
-	for i := 0; i < len(p); i += 4 {
-		w = [4]byte{}
-		copy(w[:], p[i:])
-		k.iowrite32(addr+uint64(i), binary.LittleEndian.Uint32(w[:]))
-		if k.panicked {
-			return
+	for len(p) > 0 && !k.panicked {
+		if addr%8 == 0 && len(p) >= 8 {
+			k.iowrite(addr, 8, binary.LittleEndian.Uint64(p))
+			addr, p = addr+8, p[8:]
+			continue
 		}
+		k.iowrite(addr, 1, uint64(p[0]))
+		addr, p = addr+1, p[1:]
 	}
 }
 
 // readBuf appends n bytes read from addr to out.
 func (k *Kernel) readBuf(out []byte, addr uint64, n int) []byte {
-	end := len(out) + n
-	var w [4]byte
-	for i := 0; i < n; i += 4 {
-		binary.LittleEndian.PutUint32(w[:], k.ioread32(addr+uint64(i)))
-		out = append(out, w[:]...)
-		if k.panicked {
-			break
+	for n > 0 && !k.panicked {
+		if addr%8 == 0 && n >= 8 {
+			out = binary.LittleEndian.AppendUint64(out, k.ioread(addr, 8))
+			addr, n = addr+8, n-8
+			continue
 		}
-	}
-	if len(out) > end {
-		out = out[:end]
+		out = append(out, byte(k.ioread(addr, 1)))
+		addr, n = addr+1, n-1
 	}
 	return out
 }
