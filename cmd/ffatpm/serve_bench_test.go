@@ -12,9 +12,9 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
-// benchCommands are the commands the serve benchmark measures, each as a
+// serveBenchCommands are the commands the serve benchmark measures, each as a
 // function of a go-tpm client.
-func benchCommands() []struct {
+func serveBenchCommands() []struct {
 	name string
 	run  func(transport.TPM) error
 } {
@@ -46,12 +46,12 @@ func benchCommands() []struct {
 // serve" (the whole chain in front of the reference TPM) and against `swtpm
 // socket` on the same machine, in the same run.
 func BenchmarkServe(b *testing.B) {
-	ours, swtpm := benchClients(b)
+	ours, swtpm := serveBenchClients(b)
 	for _, tg := range []struct {
 		name string
 		c    transport.TPM
 	}{{"ffatpm", ours}, {"swtpm", swtpm}} {
-		for _, bc := range benchCommands() {
+		for _, bc := range serveBenchCommands() {
 			b.Run(tg.name+"/"+bc.name, func(b *testing.B) {
 				for b.Loop() {
 					if err := bc.run(tg.c); err != nil {
@@ -69,9 +69,9 @@ func BenchmarkServe(b *testing.B) {
 // each one's commands/s and the ratio ffatpm/swtpm (>= 1: ours is at least as
 // fast).
 func BenchmarkServeVsSwtpm(b *testing.B) {
-	ours, swtpm := benchClients(b)
+	ours, swtpm := serveBenchClients(b)
 	const block = 32
-	for _, bc := range benchCommands() {
+	for _, bc := range serveBenchCommands() {
 		b.Run(bc.name, func(b *testing.B) {
 			var tOurs, tSwtpm time.Duration
 			n := 0
@@ -98,11 +98,11 @@ func BenchmarkServeVsSwtpm(b *testing.B) {
 	}
 }
 
-// benchClients starts "ffatpm serve" and `swtpm socket` on loopback and
+// serveBenchClients starts "ffatpm serve" and `swtpm socket` on loopback and
 // returns a client of each.
-func benchClients(b *testing.B) (ours, swtpm transport.TPM) {
+func serveBenchClients(b *testing.B) (ours, swtpm transport.TPM) {
 	b.Helper()
-	rs := startServe(b)
+	rs := startServeT(b)
 	sw := mssimtest.StartSwtpm(b)
 	co, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{PowerOn: true})
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 func TestServeBootPCR10(t *testing.T) {
 	mssimtest.NeedTool(t, "tpm2_pcrread")
 	dir := t.TempDir()
-	rs := startServe(t, "--boot", "--out", dir)
+	rs := startServeT(t, "--boot", "--out", dir)
 	assert.Contains(t, rs.stdout.String(), "verdict tpm")
 	tcti := "mssim:host=127.0.0.1,port=" + rs.port
 

@@ -28,7 +28,7 @@ var serveSoak = flag.Duration("serve.soak", time.Second, "how long TestServeConc
 // value; 16 send malformed frames and must be cut off. Afterwards the
 // server still serves and stops cleanly.
 func TestServeConcurrentClients(t *testing.T) {
-	rs := startServe(t)
+	rs := startServeT(t)
 	c0, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{PowerOn: true})
 	require.NoError(t, err)
 	sel := tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(0)}}}

@@ -23,44 +23,44 @@ import (
 // Tests here that start "serve" with the built-in simulator must not run in
 // parallel: the simulator is one per process.
 
-type syncBuffer struct {
+type serveOutBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *serveOutBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *serveOutBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
 }
 
-type runningServe struct {
+type runningServeT struct {
 	addr, port     string
-	stdout, stderr *syncBuffer
+	stdout, stderr *serveOutBuffer
 	stop           func() int // cancels (as SIGINT/SIGTERM do) and returns the exit status
 }
 
-var listeningRE = regexp.MustCompile(`TPM on (127\.0\.0\.1:(\d+))`)
+var serveListeningRE = regexp.MustCompile(`TPM on (127\.0\.0\.1:(\d+))`)
 
-// startServe runs "ffatpm serve" with args (plus --addr 127.0.0.1:0) until
+// startServeT runs "ffatpm serve" with args (plus --addr 127.0.0.1:0) until
 // the test ends.
-func startServe(t testing.TB, args ...string) *runningServe {
+func startServeT(t testing.TB, args ...string) *runningServeT {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	rs := &runningServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	rs := &runningServeT{stdout: &serveOutBuffer{}, stderr: &serveOutBuffer{}}
 	done := make(chan int, 1)
 	go func() {
 		done <- runServe(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), rs.stdout, rs.stderr)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if m := listeningRE.FindStringSubmatch(rs.stdout.String()); m != nil {
+		if m := serveListeningRE.FindStringSubmatch(rs.stdout.String()); m != nil {
 			rs.addr, rs.port = m[1], m[2]
 			break
 		}
@@ -124,7 +124,7 @@ func TestServeFlags(t *testing.T) {
 // TestServeTPM2Tools: tpm2-tools with TCTI mssim against "ffatpm serve".
 func TestServeTPM2Tools(t *testing.T) {
 	mssimtest.NeedTool(t, "tpm2_startup")
-	rs := startServe(t)
+	rs := startServeT(t)
 	assert.Contains(t, rs.stdout.String(), "path normal world -> FF-A -> SPMC -> TPM partition -> CRB -> sim")
 	mssimtest.RunTPM2Tools(t, "mssim:host=127.0.0.1,port="+rs.port, t.TempDir())
 	require.Equal(t, serveExitOK, rs.stop())
@@ -135,7 +135,7 @@ func TestServeTPM2Tools(t *testing.T) {
 // TestServeGoTPMTools: go-tpm-tools' client package over our transport.TPM
 // (mssim.Client) against "ffatpm serve".
 func TestServeGoTPMTools(t *testing.T) {
-	rs := startServe(t)
+	rs := startServeT(t)
 	c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{PowerOn: true})
 	require.NoError(t, err)
 	defer c.Close()
@@ -158,7 +158,7 @@ func TestServeGoTPMTools(t *testing.T) {
 // the TPM partition.
 func TestServeSwtpmBackend(t *testing.T) {
 	sw := mssimtest.StartSwtpm(t)
-	rs := startServe(t, "--backend", "swtpm:"+sw)
+	rs := startServeT(t, "--backend", "swtpm:"+sw)
 	c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{PowerOn: true})
 	require.NoError(t, err)
 	defer c.Close()
@@ -178,7 +178,7 @@ func TestServeSwtpmBackend(t *testing.T) {
 // TestServeShutdownWithClients: cancelling (SIGINT/SIGTERM) stops the server
 // with status 0 while clients are still connected.
 func TestServeShutdownWithClients(t *testing.T) {
-	rs := startServe(t, "-v")
+	rs := startServeT(t, "-v")
 	var cs []*mssim.Client
 	for i := 0; i < 4; i++ {
 		c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{PowerOn: true})
@@ -199,7 +199,7 @@ func TestServeShutdownWithClients(t *testing.T) {
 // TestServeBadTPMCommands: well-framed but nonsensical TPM commands (empty,
 // shorter than a header, header size disagreeing) never bring serve down.
 func TestServeBadTPMCommands(t *testing.T) {
-	rs := startServe(t)
+	rs := startServeT(t)
 	for _, cmd := range [][]byte{{}, {0x80}, {0x80, 0x01, 0, 0, 0, 99, 0, 0, 0x01, 0x7b}, bytes.Repeat([]byte{0xff}, 64)} {
 		c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{NoPlatform: true})
 		require.NoError(t, err)
