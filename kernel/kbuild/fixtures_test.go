@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -142,4 +143,32 @@ func TestSummaryJSON(t *testing.T) {
 	assert.Equal(t, "6.17.0", back["version"])
 	assert.Contains(t, string(b), `"name":"TCG_ARM_CRB_FFA","value":"y","origin":"config","decides":true`)
 	assert.Contains(t, string(b), `"ffa_init_rootfs":true`)
+}
+
+// TestToolchainFixtureRebuilds rebuilds testdata/kernels/toolchain-arm64
+// with build.sh when the aarch64 binutils are installed, and checks that
+// the committed image has the same initcall table.
+func TestToolchainFixtureRebuilds(t *testing.T) {
+	if _, err := exec.LookPath("aarch64-linux-gnu-as"); err != nil {
+		t.Skip("binutils-aarch64-linux-gnu not installed")
+	}
+	src := filepath.Join(fixturesDir, "toolchain-arm64")
+	dir := t.TempDir()
+	for _, f := range []string{"build.sh", "vmlinux.lds"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	cmd := exec.Command("sh", "build.sh")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	built, err := ReadVmlinuxFile(filepath.Join(dir, "vmlinux"))
+	require.NoError(t, err)
+	committed, err := ReadVmlinuxFile(filepath.Join(src, "vmlinux"))
+	require.NoError(t, err)
+	assert.Equal(t, fnsOf(committed.Entries), fnsOf(built.Entries))
+	m, err := ReadSystemMapFile(filepath.Join(dir, "System.map"))
+	require.NoError(t, err)
+	assert.Equal(t, fnsOf(committed.Entries), fnsOf(m.Entries))
 }
