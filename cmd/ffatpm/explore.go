@@ -189,7 +189,7 @@ type exploreResult struct {
 	Point         point         `json:"point"`
 	Verdict       string        `json:"verdict"`
 	TPMRegistered *registration `json:"tpm_registered"`
-	Lost          int           `json:"lost_measurements"`
+	Lost          int           `json:"lost"` // measurement points lost or unprotected
 	Fix           []fixChange   `json:"fix"`
 	FixVerdict    string        `json:"fix_verdict,omitempty"`
 	Error         string        `json:"error,omitempty"`
