@@ -206,16 +206,16 @@ func (s *SPMC) descriptors(u ffa.UUID, v ffa.Version, dst []ffa.PartitionInfo) (
 		switch {
 		case u.IsNil() && perUUID && len(p.UUIDs) > 0:
 			for _, pu := range p.UUIDs {
-				dst = append(dst, p.info(pu))
+				dst = append(dst, p.infoAt(pu, v))
 			}
 		case u.IsNil():
 			var first ffa.UUID
 			if len(p.UUIDs) > 0 {
 				first = p.UUIDs[0]
 			}
-			dst = append(dst, p.info(first))
+			dst = append(dst, p.infoAt(first, v))
 		case p.hasUUID(u):
-			dst = append(dst, p.info(u))
+			dst = append(dst, p.infoAt(u, v))
 		}
 	}
 	return dst, u.IsNil() || len(dst) > 0

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ffatpm/ffatpm/ffa"
+	"github.com/ffatpm/ffatpm/ffa/phys"
 	"github.com/ffatpm/ffatpm/spmc"
 )
 
@@ -422,6 +423,29 @@ func TestFrameHandler(t *testing.T) {
 			nw := s.NormalWorld()
 			nw.Call(ffa.VersionReq{Version: ffa.Version1_2}.Encode())
 			c.want(t, nw.Call(c.req), calls)
+		})
+	}
+}
+
+// Partition property bits 9 and 10 (DIRECT_REQ2 receive/send) are defined
+// by FF-A v1.2; at v1.1 they are reserved, so a caller that negotiated v1.1
+// must not see them (else Linux at v1.1 would pick REQ2 and get DENIED).
+func TestPartitionInfoHidesREQ2BitsBelowV12(t *testing.T) {
+	for _, v := range []ffa.Version{ffa.Version1_1, ffa.Version1_2} {
+		t.Run(v.String(), func(t *testing.T) {
+			s := newSPMC(t, nil)
+			nw := s.NormalWorld()
+			require.Equal(t, uint64(ffa.Version1_2), nw.Call(ffa.VersionReq{Version: v}.Encode())[0])
+			require.NoError(t, ffa.CheckSuccess(nw.Call(ffa.RxTxMapReq{TX: nsRAM, RX: nsRAM + 0x1000, PageCount: 1}.Encode())))
+			out := nw.Call(ffa.PartitionInfoGetReq{UUID: tpmUUID}.Encode())
+			require.NoError(t, ffa.CheckSuccess(out))
+			buf := make([]byte, ffa.PartitionInfoSizeV1_1)
+			require.NoError(t, s.Bus().Accessor(phys.NonSecure).ReadBytes(nsRAM+0x1000, buf))
+			infos, err := ffa.ParsePartitionInfo(buf, 1, ffa.PartitionInfoSizeV1_1)
+			require.NoError(t, err)
+			req2 := infos[0].Properties.Has(ffa.PropDirectReq2Recv)
+			assert.Equal(t, v.AtLeast(ffa.Version1_2), req2)
+			assert.True(t, infos[0].Properties.Has(ffa.PropDirectReqRecv))
 		})
 	}
 }

@@ -100,6 +100,18 @@ func (p *Partition) info(u ffa.UUID) ffa.PartitionInfo {
 	return ffa.PartitionInfo{ID: p.ID, ExecContexts: p.execContexts(), Properties: p.Properties, UUID: u}
 }
 
+// infoAt is info as a caller that negotiated version v sees it: property
+// bits that v does not define are reserved (must be zero) at that version,
+// so a v1.0/v1.1 caller never sees the v1.2 DIRECT_REQ2 bits (DEN0077 v1.2,
+// FFA_PARTITION_INFO_GET, partition properties bits 9 and 10).
+func (p *Partition) infoAt(u ffa.UUID, v ffa.Version) ffa.PartitionInfo {
+	in := p.info(u)
+	if !v.AtLeast(ffa.Version1_2) {
+		in.Properties &^= ffa.PropDirectReq2Recv | ffa.PropDirectReq2Send
+	}
+	return in
+}
+
 func (p *Partition) execContexts() uint16 {
 	if p.ExecContexts == 0 {
 		return 1
