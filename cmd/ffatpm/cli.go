@@ -41,6 +41,7 @@ func commands() []command {
 		{name: "trace", summary: "show a boot's FF-A calls, CRB accesses and driver-core events", run: runTrace},
 		{name: "presets", summary: "list the built-in scenarios", run: runPresets},
 		{name: "serve", summary: "serve the emulated chain as a TPM simulator (mssim protocol)", run: dispatchServe},
+		{name: "bench", summary: "measure the chain side by side with its baselines and print ratios", run: runBench},
 		{name: "help", summary: "show help for a command", run: runHelp},
 		{name: workerCommand, hidden: true, run: runWorker},
 	}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// benchSide is one side of a comparison: op runs one operation (i counts
+// from 0 across the whole measurement).
+type benchSide struct {
+	name string
+	op   func(i int) error
+}
+
+// sideResult is what one side measured.
+type sideResult struct {
+	Name     string  `json:"name"`
+	Ops      int     `json:"ops"`
+	NsPerOp  float64 `json:"ns_per_op"`
+	OpsPerS  float64 `json:"ops_per_s"`
+	CPUNsOp  float64 `json:"cpu_ns_per_op,omitempty"` // this thread's CPU time per op (getrusage RUSAGE_THREAD)
+	AllocsOp float64 `json:"allocs_per_op,omitempty"`
+}
+
+// processCPU returns the CPU time of this process (who = RUSAGE_SELF) or of
+// its waited-for children (RUSAGE_CHILDREN).
+func processCPU(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measureSides runs every side for total operations, interleaved in blocks
+// of block operations (side order alternating from block to block), so
+// that load from other processes falls on every side alike. It runs on one
+// locked OS thread so that thread CPU time is meaningful. A warm-up of one
+// block per side comes first and is not counted.
+func measureSides(sides []benchSide, total, block int) ([]sideResult, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if block < 1 {
+		block = 1
+	}
+	if total < block {
+		total = block
+	}
+	for _, s := range sides {
+		for i := 0; i < min(block, 8); i++ {
+			if err := s.op(i); err != nil {
+				return nil, errorf("%s (warm-up): %v", s.name, err)
+			}
+		}
+	}
+	wall := make([]time.Duration, len(sides))
+	cpu := make([]time.Duration, len(sides))
+	done := make([]int, len(sides))
+	for b := 0; done[0] < total; b++ {
+		n := min(block, total-done[0])
+		for k := range sides {
+			j := k
+			if b%2 == 1 {
+				j = len(sides) - 1 - k
+			}
+			s := sides[j]
+			c0, t0 := threadCPU(), time.Now()
+			for i := 0; i < n; i++ {
+				if err := s.op(done[j] + i); err != nil {
+					return nil, errorf("%s: %v", s.name, err)
+				}
+			}
+			wall[j] += time.Since(t0)
+			cpu[j] += threadCPU() - c0
+			done[j] += n
+		}
+	}
+	out := make([]sideResult, len(sides))
+	for j, s := range sides {
+		out[j] = sideResult{Name: s.name, Ops: done[j],
+			NsPerOp: float64(wall[j].Nanoseconds()) / float64(done[j]),
+			OpsPerS: float64(done[j]) / wall[j].Seconds(),
+			CPUNsOp: float64(cpu[j].Nanoseconds()) / float64(done[j])}
+	}
+	return out, nil
+}
+
+// allocsPerOp counts heap allocations of n calls of op (after one warm-up
+// call), like testing.AllocsPerRun.
+func allocsPerOp(n int, op func() error) (float64, error) {
+	if err := op(); err != nil {
+		return 0, err
+	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	for i := 0; i < n; i++ {
+		if err := op(); err != nil {
+			return 0, err
+		}
+	}
+	runtime.ReadMemStats(&m1)
+	return float64(m1.Mallocs-m0.Mallocs) / float64(n), nil
+}
