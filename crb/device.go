@@ -314,21 +314,32 @@ func (d *Device) release(n int) {
 	}
 }
 
-// CommandOutcome reports what ServeCommand did.
+// Step is one command-table transition in compact form.
+type Step struct {
+	From   State
+	Event  Event
+	To     State
+	Effect Effect
+}
+
+func (s Step) String() string { return fmt.Sprintf("%s --%s--> %s (%s)", s.From, s.Event, s.To, s.Effect) }
+
+// CommandOutcome reports what ServeCommand did. It is small enough to
+// return by value on every command.
 type CommandOutcome struct {
-	Steps     [4]Transition // command-table rows applied, in order (NSteps of them)
-	NSteps    int
+	Steps     [4]Step // command-table rows applied, in order (NSteps of them)
+	NSteps    uint8
 	Ran       bool   // the engine was called
 	TPMRC     uint32 // response code of the response written, if any
 	EngineErr error  // the engine's error (the device is then in Error)
 }
 
-// Applied returns the command-table rows applied, in order.
-func (o *CommandOutcome) Applied() []Transition { return o.Steps[:o.NSteps] }
+// Applied returns the command-table steps applied, in order.
+func (o *CommandOutcome) Applied() []Step { return o.Steps[:o.NSteps] }
 
 func (o *CommandOutcome) add(t Transition) {
-	if o.NSteps < len(o.Steps) {
-		o.Steps[o.NSteps] = t
+	if int(o.NSteps) < len(o.Steps) {
+		o.Steps[o.NSteps] = Step{t.From, t.Event, t.To, t.Effect}
 		o.NSteps++
 	}
 }
