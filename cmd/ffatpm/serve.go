@@ -82,7 +82,7 @@ func parseServeFlags(args []string, stdout, stderr io.Writer) (serveConfig, int,
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:2321", "command port `HOST:PORT`; the platform port is PORT+1 (port 0 picks a free pair)")
 	fs.StringVar(&cfg.backend, "backend", "sim", "TPM engine behind the TPM partition: `sim` (built-in reference TPM) or swtpm:HOST:PORT (swtpm socket's server port)")
-	fs.BoolVar(&cfg.boot, "boot", false, "boot the scenario first, so the PCRs hold its firmware and IMA measurements")
+	fs.BoolVar(&cfg.boot, "boot", false, "boot the scenario first, so the PCRs hold its firmware and IMA measurements\n(the built-in TPM is power-cycled first; a swtpm backend is used as it is)")
 	fs.StringVar(&cfg.preset, "preset", "", "with --boot: the built-in scenario to boot (default: the default scenario)")
 	fs.StringVar(&cfg.out, "out", "", "with --boot: write the boot's files (as \"ffatpm boot --out\") to `DIR`")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every connection and signal, not only problems")
@@ -183,23 +183,27 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		eng         transport.TPM
 		closeEngine func() error
 	)
-	if cfg.boot {
-		if backend.kind != "sim" {
-			return &serveUsageError{msg: "--boot needs --backend sim (the boot power-cycles and measures into the built-in TPM)"}
-		}
+	switch {
+	case cfg.boot && backend.kind == "sim":
 		sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
 		if err != nil {
 			return fmt.Errorf("starting the built-in TPM simulator: %w", err)
 		}
 		defer sim.Close()
-		if err := serveBoot(ctx, sim, cfg, stdout); err != nil {
+		if err := serveBoot(ctx, sim, nil, cfg, stdout); err != nil {
 			return err
 		}
 		eng, closeEngine = sim, func() error { return nil }
-	} else {
+	default:
 		eng, closeEngine, err = openEngine(ctx, backend)
 		if err != nil {
 			return err
+		}
+		if cfg.boot {
+			if err := serveBoot(ctx, nil, eng, cfg, stdout); err != nil {
+				closeEngine()
+				return err
+			}
 		}
 	}
 	defer closeEngine()

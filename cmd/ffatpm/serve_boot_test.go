@@ -22,9 +22,17 @@ import (
 // replays to; evmctl, given every PCR as tpm2-tools read it, matches the
 // list per bank.
 func TestServeBootPCR10(t *testing.T) {
+	t.Run("sim", func(t *testing.T) { checkServeBoot(t) })
+	t.Run("swtpm", func(t *testing.T) {
+		sw := mssimtest.StartSwtpm(t)
+		checkServeBoot(t, "--backend", "swtpm:"+sw)
+	})
+}
+
+func checkServeBoot(t *testing.T, args ...string) {
 	mssimtest.NeedTool(t, "tpm2_pcrread")
 	dir := t.TempDir()
-	rs := startServeT(t, "--boot", "--out", dir)
+	rs := startServeT(t, append([]string{"--boot", "--out", dir}, args...)...)
 	assert.Contains(t, rs.stdout.String(), "verdict tpm")
 	tcti := "mssim:host=127.0.0.1,port=" + rs.port
 

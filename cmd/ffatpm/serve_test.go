@@ -107,7 +107,6 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--out", "/tmp/x"}, serveExitUsage, "--preset and --out need --boot"},
 		{[]string{"--nope"}, serveExitUsage, "flag provided but not defined: --nope"},
 		{[]string{"extra"}, serveExitUsage, `unexpected argument "extra"`},
-		{[]string{"--boot", "--backend", "swtpm:127.0.0.1:2321"}, serveExitUsage, "--boot needs --backend sim"},
 		{[]string{"--boot", "--preset", "no-such-preset"}, serveExitUsage, `unknown preset "no-such-preset"`},
 		{[]string{"--backend", "swtpm:127.0.0.1:1"}, serveExitError, "connecting to swtpm at 127.0.0.1:1"},
 	}

@@ -31,7 +31,7 @@ func DocMarkdown() string {
 	p("| flag | meaning |\n|---|---|\n")
 	p("| `--addr HOST:PORT` | command port (default 127.0.0.1:2321; the platform port is PORT+1; port 0 picks a free pair; a non-loopback host is warned about) |\n")
 	p("| `--backend sim\\|swtpm:HOST:PORT` | the TPM engine behind the partition: the built-in reference TPM, or `swtpm socket --tpm2` at its server port (start it with `--flags startup-clear`) |\n")
-	p("| `--boot` | boot the default scenario (or `--preset NAME`) first; needs `--backend sim` |\n")
+	p("| `--boot` | boot the default scenario (or `--preset NAME`) first; the built-in TPM is power-cycled before, a swtpm backend is used as it is |\n")
 	p("| `--preset NAME` | with `--boot`: the built-in scenario (see `ffatpm presets`) |\n")
 	p("| `--out DIR` | with `--boot`: write the boot's files as `ffatpm boot --out` does |\n")
 	p("| `-v` | log every connection and signal, not only problems |\n\n")
