@@ -155,13 +155,26 @@ func verdictLine(v string) string {
 	return v
 }
 
+// verdictText is verdictLine for a boot, naming a root of trust other
+// than the TPM.
+func verdictText(r *bootReport) string {
+	if r.RoT == "" || r.RoT == "tpm" || r.Verdict == "bypass" {
+		return verdictLine(r.Verdict)
+	}
+	at := "late_initcall"
+	if r.Verdict == "late" {
+		at = "late_initcall_sync"
+	}
+	return fmt.Sprintf("%s: IMA initialised at %s with root of trust %s; the list is extended into its registers, not the TPM", r.Verdict, at, r.RoT)
+}
+
 func printSummary(w io.Writer, r *bootReport, outDir string) {
 	fmt.Fprintf(w, "ffatpm: scenario %s", r.Preset)
 	if r.Scenario != nil && r.Scenario.Description != "" {
 		fmt.Fprintf(w, " (%s)", r.Scenario.Description)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  verdict          %s\n", verdictLine(r.Verdict))
+	fmt.Fprintf(w, "  verdict          %s\n", verdictText(r))
 	total, direct := 0, 0
 	for name, n := range r.FFACalls {
 		total += n
@@ -194,7 +207,9 @@ func printSummary(w io.Writer, r *bootReport, outDir string) {
 			fmt.Fprintf(w, "never probed\n")
 		}
 	}
-	if r.BootAggregate != nil {
+	if r.BootAggregate != nil && r.RoT != "" && r.RoT != "tpm" {
+		fmt.Fprintf(w, "  %-16s %s (root of trust %s)\n", r.BootAggregate.Name, r.BootAggregate.Entry, r.RoT)
+	} else if r.BootAggregate != nil {
 		fmt.Fprintf(w, "  %-16s sha1:%s\n", r.BootAggregate.Name, r.BootAggregate.SHA1)
 		fmt.Fprintf(w, "  %-16s sha256:%s\n", "", r.BootAggregate.SHA256)
 	} else {

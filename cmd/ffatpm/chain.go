@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -314,7 +315,7 @@ func fillIMAFacts(rep *bootReport, x *imakernel.IMA, cfg *kernel.Config) {
 			rep.Notes = append(rep.Notes, "init_ima did not complete")
 		}
 		return
-	case !x.SawChip():
+	case m.Bypass():
 		rep.Verdict = "bypass"
 	case done && at.Level == kernel.LevelLateSync:
 		rep.Verdict = "late"
@@ -324,7 +325,14 @@ func fillIMAFacts(rep *bootReport, x *imakernel.IMA, cfg *kernel.Config) {
 	rep.Measurements = m.List().Len()
 	agg := &aggregateInfo{Name: x.AggregateName()}
 	agg.SHA1, agg.SHA256 = aggregateDigests(m)
+	if ents := m.List().Entries(); len(ents) > 0 && len(ents[0].Fields) > 0 {
+		agg.Entry = entryDigest(ents[0].Fields[0].Data)
+	}
 	rep.BootAggregate = agg
+	if name := m.RootOfTrust(); name != nil && name.Name() != "tpm" {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("root of trust %s (seed 004): IMA extends its register %d, not a TPM PCR; the TPM chip %s",
+			name.Name(), m.PCR(), map[bool]string{true: "was there at init_ima", false: "was not there at init_ima"}[x.SawChip()]))
+	}
 }
 
 // aggregateDigests returns boot_aggregate per bank as Linux computes it
@@ -442,4 +450,13 @@ func pointString(p kernel.Point) string {
 		return p.Level.String()
 	}
 	return fmt.Sprintf("%s %s", p.Level, p.Initcall)
+}
+
+// entryDigest renders a d-ng field ("<algo>:" NUL digest) or a bare SHA-1
+// digest (template "ima") as "<algo>:<hex>".
+func entryDigest(d []byte) string {
+	if i := bytes.IndexByte(d, 0); i > 0 && d[i-1] == ':' {
+		return string(d[:i]) + hex.EncodeToString(d[i+1:])
+	}
+	return "sha1:" + hex.EncodeToString(d)
 }

@@ -29,6 +29,9 @@ type aggregateInfo struct {
 	Name   string `json:"name"`
 	SHA1   string `json:"sha1"`
 	SHA256 string `json:"sha256"`
+	// Entry is the digest the list records for it, "<algo>:<hex>" (for
+	// an RTMR root of trust, the only value: it has no SHA-1/SHA-256 bank).
+	Entry string `json:"entry"`
 }
 
 // registration says where the TPM chip became the default chip.
