@@ -322,7 +322,9 @@ type Step struct {
 	Effect Effect
 }
 
-func (s Step) String() string { return fmt.Sprintf("%s --%s--> %s (%s)", s.From, s.Event, s.To, s.Effect) }
+func (s Step) String() string {
+	return fmt.Sprintf("%s --%s--> %s (%s)", s.From, s.Event, s.To, s.Effect)
+}
 
 // CommandOutcome reports what ServeCommand did. It is small enough to
 // return by value on every command.
