@@ -178,7 +178,7 @@ func printCommandHelp(w io.Writer, fs *flag.FlagSet, help string) {
 			arg += " " + name
 		}
 		fmt.Fprintf(&b, "  %s\n    \t%s", arg, strings.ReplaceAll(usage, "\n", "\n    \t"))
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && f.DefValue != "0" {
 			fmt.Fprintf(&b, " (default %s)", f.DefValue)
 		}
 		b.WriteString("\n")
