@@ -59,6 +59,7 @@ type realKernelReport struct {
 	Version string               `json:"version"`
 	Files   []kbuild.FileUse     `json:"files"`
 	Why     *verdict.Explanation `json:"why"`
+	Inputs  kbuild.Summary       `json:"inputs"` // Kconfig values, link order and facts read, with provenance
 	Notes   []string             `json:"warnings,omitempty"`
 	in      *kbuild.Inputs
 }
@@ -105,7 +106,7 @@ func bootRealKernel(ctx context.Context, in *kbuild.Inputs, flags *scenario, opt
 	sc := *flags
 	sc.Description = fmt.Sprintf("Linux %s from %s", orDash(in.Version), orDash(in.Dir))
 	rep.Scenario = &sc
-	rep.Kernel = &realKernelReport{Version: in.Version, Files: in.Files, Why: ex, in: in}
+	rep.Kernel = &realKernelReport{Version: in.Version, Files: in.Files, Why: ex, Inputs: in.Summary(), in: in}
 	for _, w := range in.Warnings {
 		rep.Kernel.Notes = append(rep.Kernel.Notes, fmt.Sprint(w))
 	}
