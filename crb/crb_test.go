@@ -518,3 +518,17 @@ func TestCtrlReqLatestWins(t *testing.T) {
 	assert.Equal(t, StatusInvCRBCtrlData, st, "both in one write is inconsistent control data")
 	assert.Zero(t, r32(t, d, 0, RegCtrlReq))
 }
+
+func TestResponseAreaZeroedAfterResponse(t *testing.T) {
+	d := newDev(t)
+	grant(t, d, 0)
+	writeCmd(t, d, 0, 90) // 100-byte command
+	w32(t, d, 0, RegCtrlStart, 1)
+	st, _ := d.ServeCommand(0, okEngine) // 12-byte response
+	require.Equal(t, StatusOK, st)
+	for off := uint64(12); off < 128; off += 4 {
+		v, err := d.ReadMMIO(DataBufferOffset+off, 4)
+		require.NoError(t, err)
+		require.Zero(t, v, "byte %d after the response must read 0", off)
+	}
+}

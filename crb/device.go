@@ -50,6 +50,7 @@ type locRegs struct {
 	rspSize   uint32
 	rspAddr   uint64
 	buf       [DataBufferSize]byte
+	dirty     int // buf[dirty:] is all zero
 }
 
 // Device is the CRB register file of one TPM: five locality blocks at
@@ -201,7 +202,8 @@ func (d *Device) fire(n int, ev Event) Transition {
 			l.intSts |= IntCmdReady
 		}
 		if tr.To == StateIdle && d.state == StateComplete && l != nil {
-			clear(l.buf[:]) // PTP: the buffer contents need not survive goIdle
+			clear(l.buf[:l.dirty]) // PTP: the buffer contents need not survive goIdle
+			l.dirty = 0
 		}
 	case EffRun:
 		d.cancel = false
@@ -451,6 +453,7 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 			// the buffer gets TPM_RC_MEMORY so a poller sees completion.
 			out.TPMRC = RCMemory
 			copy(l.buf[rspOff:], ErrorResponse(RCMemory))
+			l.dirty = max(l.dirty, rspOff+headerSize)
 			out.add(d.fire(n, EvComplete))
 			d.mu.Unlock()
 			return StatusNoMem, out
@@ -461,8 +464,14 @@ func (d *Device) ServeCommand(n int, eng transport.TPM) (Status, CommandOutcome)
 		d.mu.Unlock()
 		return StatusOK, out
 	}
-	clear(l.buf[rspOff : rspOff+int(l.rspSize)])
+	// The response area holds the response and zeros after it (only the
+	// bytes that may be non-zero are cleared).
+	end := rspOff + len(rsp)
 	copy(l.buf[rspOff:], rsp)
+	if lim := min(l.dirty, rspOff+int(l.rspSize)); lim > end {
+		clear(l.buf[end:lim])
+	}
+	l.dirty = max(l.dirty, end)
 	out.TPMRC = binary.BigEndian.Uint32(rsp[6:10])
 	out.add(d.fire(n, EvComplete))
 	d.mu.Unlock()
@@ -590,7 +599,9 @@ func (d *Device) WriteMMIO(off uint64, size int, v uint64) error {
 		}
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], v)
-		copy(l.buf[r-DataBufferOffset:], b[:size])
+		o := int(r - DataBufferOffset)
+		copy(l.buf[o:], b[:size])
+		l.dirty = max(l.dirty, o+size)
 		return nil
 	}
 	var mask uint64 = ^uint64(0)
