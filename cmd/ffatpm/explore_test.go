@@ -85,3 +85,16 @@ func TestExploreCoversSpace(t *testing.T) {
 		assert.Less(t, elapsed, 10*time.Second, "explore must finish in under 10 s")
 	}
 }
+
+// TestExploreSameWithOneWorker checks that the worker processes change
+// nothing but the time: one worker (in this process) prints the same.
+func TestExploreSameWithOneWorker(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("boots the space twice")
+	}
+	code, many, stderr := runCLI(t, "explore", "--json")
+	require.Equal(t, exitOK, code, stderr)
+	code, one, stderr := runCLI(t, "explore", "--json", "--workers", "1")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, one, many)
+}
