@@ -1,10 +1,3 @@
-// Command ffatpm emulates the Arm boot chain that connects a firmware TPM to
-// Linux IMA: FF-A -> SPMC -> TPM secure partition -> CRB -> TPM 2.0 -> kernel
-// driver core -> IMA.
-//
-// Run "ffatpm help" for the list of commands and "ffatpm help <command>" for
-// each command's flags and examples. docs/cli.md describes every command, the
-// scenario file format and the exit statuses.
 package main
 
 import (
