@@ -81,23 +81,15 @@ func parseServeFlags(args []string, stdout, stderr io.Writer) (serveConfig, int,
 	fs := flag.NewFlagSet("ffatpm serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:2321", "command port `HOST:PORT`; the platform port is PORT+1 (port 0 picks a free pair)")
-	fs.StringVar(&cfg.backend, "backend", "sim", "TPM engine behind the TPM partition: `sim` (built-in reference TPM) or swtpm:HOST:PORT (swtpm socket's server port)")
+	fs.StringVar(&cfg.backend, "backend", "sim", "`ENGINE` behind the TPM partition: sim (built-in reference TPM) or\nswtpm:HOST:PORT (the server port of `swtpm socket --tpm2`)")
 	fs.BoolVar(&cfg.boot, "boot", false, "boot the scenario first, so the PCRs hold its firmware and IMA measurements\n(the built-in TPM is power-cycled first; a swtpm backend is used as it is)")
-	fs.StringVar(&cfg.preset, "preset", "", "with --boot: the built-in scenario to boot (default: the default scenario)")
+	fs.StringVar(&cfg.preset, "preset", "", "with --boot: the built-in scenario `NAME` to boot (default: the default scenario)")
 	fs.StringVar(&cfg.out, "out", "", "with --boot: write the boot's files (as \"ffatpm boot --out\") to `DIR`")
-	fs.BoolVar(&cfg.verbose, "v", false, "log every connection and signal, not only problems")
+	fs.BoolVar(&cfg.verbose, "verbose", false, "log every connection and signal, not only problems")
+	fs.BoolVar(&cfg.verbose, "v", false, "same as --verbose")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, strings.TrimLeft(serveHelp, "\n"))
-		fmt.Fprintln(stdout, "\nFlags:")
-		fs.VisitAll(func(f *flag.Flag) {
-			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(stdout, "  --%s %s\n    \t%s", f.Name, name, usage)
-			if f.DefValue != "" && f.DefValue != "false" {
-				fmt.Fprintf(stdout, " (default %s)", f.DefValue)
-			}
-			fmt.Fprintln(stdout)
-		})
+		printCommandHelp(stdout, fs, serveHelp)
 		return cfg, serveExitOK, true
 	}
 	if err != nil {

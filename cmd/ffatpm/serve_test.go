@@ -177,7 +177,7 @@ func TestServeSwtpmBackend(t *testing.T) {
 // TestServeShutdownWithClients: cancelling (SIGINT/SIGTERM) stops the server
 // with status 0 while clients are still connected.
 func TestServeShutdownWithClients(t *testing.T) {
-	rs := startServeT(t, "-v")
+	rs := startServeT(t, "--verbose")
 	var cs []*mssim.Client
 	for i := 0; i < 4; i++ {
 		c, err := mssim.Dial(context.Background(), rs.addr, mssim.ClientConfig{PowerOn: true})

@@ -34,7 +34,7 @@ func DocMarkdown() string {
 	p("| `--boot` | boot the default scenario (or `--preset NAME`) first; the built-in TPM is power-cycled before, a swtpm backend is used as it is |\n")
 	p("| `--preset NAME` | with `--boot`: the built-in scenario (see `ffatpm presets`) |\n")
 	p("| `--out DIR` | with `--boot`: write the boot's files as `ffatpm boot --out` does |\n")
-	p("| `-v` | log every connection and signal, not only problems |\n\n")
+	p("| `--verbose`, `-v` | log every connection and signal, not only problems |\n\n")
 	p("The TPM is started (TPM2_Startup(CLEAR)) before serving, as firmware does. Problems\n")
 	p("(malformed frames, refused signals, transport errors) are logged on stderr, one line\n")
 	p("each; SIGINT or SIGTERM stops the server, which prints its counters and exits 0.\n\n")
