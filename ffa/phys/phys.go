@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // World is the security state of a region or of the agent making an access.
@@ -96,8 +97,11 @@ type region struct {
 // Bus is the physical address space. The zero value is not usable; call
 // NewBus. A Bus is safe for concurrent use.
 type Bus struct {
-	mu      sync.RWMutex
-	regions []*region // sorted by Base
+	mu sync.Mutex // serializes Add
+	// regions is the memory map sorted by Base. Add publishes a new slice
+	// (copy on write); readers load it without locking, since every MMIO
+	// and RAM access looks its region up here.
+	regions atomic.Pointer[[]*region]
 }
 
 // NewBus returns an empty address space.
@@ -128,7 +132,8 @@ func (b *Bus) add(r *region) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, o := range b.regions {
+	cur := b.snapshot()
+	for _, o := range cur {
 		if o.Overlaps(r.Base, r.Size) {
 			return fmt.Errorf("phys: region %q [%#x..%#x) overlaps %q [%#x..%#x)",
 				r.Name, r.Base, r.End(), o.Name, o.Base, o.End())
@@ -140,17 +145,26 @@ func (b *Bus) add(r *region) error {
 	if r.Kind == RAM {
 		r.pages = make(map[uint64]*[PageSize]byte)
 	}
-	b.regions = append(b.regions, r)
-	sort.Slice(b.regions, func(i, j int) bool { return b.regions[i].Base < b.regions[j].Base })
+	next := make([]*region, 0, len(cur)+1)
+	next = append(append(next, cur...), r)
+	sort.Slice(next, func(i, j int) bool { return next[i].Base < next[j].Base })
+	b.regions.Store(&next)
+	return nil
+}
+
+// snapshot returns the current memory map (never modified in place).
+func (b *Bus) snapshot() []*region {
+	if p := b.regions.Load(); p != nil {
+		return *p
+	}
 	return nil
 }
 
 // Regions returns a copy of the memory map, sorted by base address.
 func (b *Bus) Regions() []Region {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	out := make([]Region, len(b.regions))
-	for i, r := range b.regions {
+	cur := b.snapshot()
+	out := make([]Region, len(cur))
+	for i, r := range cur {
 		out[i] = r.Region
 	}
 	return out
@@ -166,10 +180,8 @@ func (b *Bus) Lookup(addr uint64) (Region, bool) {
 
 // Overlapping returns every region that shares a byte with [addr, addr+size).
 func (b *Bus) Overlapping(addr, size uint64) []Region {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
 	var out []Region
-	for _, r := range b.regions {
+	for _, r := range b.snapshot() {
 		if r.Overlaps(addr, size) {
 			out = append(out, r.Region)
 		}
@@ -178,11 +190,19 @@ func (b *Bus) Overlapping(addr, size uint64) []Region {
 }
 
 func (b *Bus) find(addr uint64) *region {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	i := sort.Search(len(b.regions), func(i int) bool { return b.regions[i].End() > addr })
-	if i < len(b.regions) && b.regions[i].Base <= addr {
-		return b.regions[i]
+	rs := b.snapshot()
+	// Binary search for the first region ending after addr.
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if rs[m].End() > addr {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	if lo < len(rs) && rs[lo].Base <= addr {
+		return rs[lo]
 	}
 	return nil
 }
