@@ -174,10 +174,11 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	var (
 		eng         transport.TPM
 		closeEngine func() error
+		sim         *engine.Simulator // the built-in TPM, which power signals can cycle
 	)
 	switch {
 	case cfg.boot && backend.kind == "sim":
-		sim, err := engine.OpenSimulator(engine.SimulatorOptions{})
+		sim, err = engine.OpenSimulator(engine.SimulatorOptions{})
 		if err != nil {
 			return fmt.Errorf("starting the built-in TPM simulator: %w", err)
 		}
@@ -191,6 +192,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
+		sim, _ = eng.(*engine.Simulator)
 		if cfg.boot {
 			if err := serveBoot(ctx, nil, eng, cfg, stdout); err != nil {
 				closeEngine()
@@ -200,13 +202,13 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	}
 	defer closeEngine()
 
-	ch, err := serveChain(eng, cfg.backend)
+	machine, err := newServePower(sim, eng, cfg.backend)
 	if err != nil {
 		return fmt.Errorf("building the chain: %w", err)
 	}
-	defer ch.close()
+	defer machine.close()
 
-	if _, err := mssim.EnsureStarted(ch.tpm); err != nil {
+	if _, err := mssim.EnsureStarted(machine); err != nil {
 		return fmt.Errorf("starting the TPM through the chain: %w", err)
 	}
 
@@ -221,7 +223,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 			}
 			return a
 		}}))
-	srv, err := mssim.NewServer(mssim.Config{TPM: ch.tpm, Logger: logger})
+	srv, err := mssim.NewServer(mssim.Config{TPM: machine, Platform: machine, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		fmt.Fprintf(stderr, "ffatpm serve: warning: listening on %s, not only loopback: anyone who can reach it can use the TPM\n", host)
 	}
-	fmt.Fprintf(stdout, "ffatpm serve: TPM on %s (platform port %d), path %s\n", cmdLn.Addr(), port+1, ch.path)
+	fmt.Fprintf(stdout, "ffatpm serve: TPM on %s (platform port %d), path %s\n", cmdLn.Addr(), port+1, machine.path())
 	fmt.Fprintf(stdout, "ffatpm serve: TPM2TOOLS_TCTI=mssim:host=%s,port=%d\n", host, port)
 	if err := srv.Serve(ctx, cmdLn, platLn); err != nil {
 		return err
