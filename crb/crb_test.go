@@ -3,15 +3,13 @@ package crb
 import (
 	"encoding/binary"
 	"errors"
-	"flag"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/crb.md")
 
 type engineFunc func([]byte) ([]byte, error)
 
@@ -435,14 +433,11 @@ func TestRegString(t *testing.T) {
 }
 
 func TestDocNotStale(t *testing.T) {
-	const path = "../docs/crb.md"
-	want := DocMarkdown()
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(want), 0o644))
-	}
-	got, err := os.ReadFile(path)
+	// docs/crb.md is DocMarkdown followed by crbtest's case list; this
+	// package checks its part, crbtest the whole file.
+	got, err := os.ReadFile("../docs/crb.md")
 	require.NoError(t, err)
-	assert.Equal(t, want, string(got), "docs/crb.md is stale: run go generate ./crb")
+	assert.True(t, strings.HasPrefix(string(got), DocMarkdown()), "docs/crb.md is stale: run go generate ./crb")
 }
 
 // FuzzRegisterWrites writes any sequence of (offset, size, value) to the

@@ -344,3 +344,16 @@ func Check(f Factory) []Failure {
 	}
 	return all
 }
+
+// CasesMarkdown renders the conformance cases and the rules they check,
+// for docs/crb.md.
+func CasesMarkdown() string {
+	s := "\n## Conformance suite (crb/crbtest)\n\n" +
+		"`crbtest.Run(t, factory)` runs each case over DIRECT_REQ (SMC32 and SMC64) and DIRECT_REQ2 when the\n" +
+		"partition advertises it; `crbtest.Check` returns the failures instead.\n\n" +
+		"| case | rule checked |\n|---|---|\n"
+	for _, c := range Cases() {
+		s += "| " + c.Name + " | " + c.Rule + " |\n"
+	}
+	return s
+}

@@ -7,12 +7,13 @@ import (
 	"os"
 
 	"github.com/ffatpm/ffatpm/crb"
+	"github.com/ffatpm/ffatpm/crb/crbtest"
 )
 
 func main() {
 	out := flag.String("o", "", "output file (default stdout)")
 	flag.Parse()
-	doc := crb.DocMarkdown()
+	doc := crb.DocMarkdown() + crbtest.CasesMarkdown()
 	if *out == "" {
 		fmt.Print(doc)
 		return
