@@ -114,6 +114,9 @@ func applyScenario(spec *kernel.Spec, sc *scenario) error {
 	if sc.CRBFFABugOn != nil {
 		spec.Patches.CRBFFABugOn = *sc.CRBFFABugOn
 	}
+	if sc.FFABusInit != nil {
+		spec.Patches.FFABusInFFAInit = *sc.FFABusInit
+	}
 	spec.Config = cfg
 	spec.Order = order
 	if sc.Modprobe != nil {

@@ -24,7 +24,10 @@ through the whole chain with the real TPM simulator:
     (crb_acpi_driver_init, tpm_crb_ffa_driver_init, ffa_init at device level;
     init_ima and deferred_probe_initcall at late level),
   - y or m for each driver (ARM_FFA_TRANSPORT, TCG_CRB, TCG_ARM_CRB_FFA),
-  - each patch switch (ffa_init at rootfs or device, crb_ffa_register),
+  - each patch switch: ffa_init at rootfs or device, crb_ffa_register
+    (746d9e9f62a6) and its seed 002 v2 form with BUG_ON (crb_ffa_bug_on),
+    and the older arm_ffa bus registration inside ffa_init
+    (ffa_bus_in_ffa_init),
   - IMA late init: off, sync (CONFIG_IMA_INIT_LATE_SYNC) or retry (seed 001).
 
 Prints the configurations grouped by verdict, and for each one that does not
@@ -32,7 +35,8 @@ end with IMA using the TPM, the smallest set of switches (keeping its link
 order) that makes it do so. The boots run in worker processes, one per CPU.
 
 Dimensions for --filter: ARM_FFA_TRANSPORT, TCG_CRB, TCG_ARM_CRB_FFA (y|m),
-ffa_initcall (rootfs|device), crb_ffa_register (true|false),
+ffa_initcall (rootfs|device), crb_ffa_register, crb_ffa_bug_on,
+ffa_bus_in_ffa_init (true|false),
 ima_late (off|sync|retry), device and late (an order, a,b,c), verdict.
 
 Examples:
@@ -50,7 +54,7 @@ does not have, keeping its real link order.
 `
 
 // exploreDims are the dimensions --filter may fix, in column order.
-var exploreDims = []string{"ARM_FFA_TRANSPORT", "TCG_CRB", "TCG_ARM_CRB_FFA", "ffa_initcall", "crb_ffa_register", "ima_late", "device", "late", "verdict"}
+var exploreDims = []string{"ARM_FFA_TRANSPORT", "TCG_CRB", "TCG_ARM_CRB_FFA", "ffa_initcall", "crb_ffa_register", "crb_ffa_bug_on", "ffa_bus_in_ffa_init", "ima_late", "device", "late", "verdict"}
 
 // imaLateModes are the three IMA init forms explore covers.
 var imaLateModes = []string{"off", "sync", "retry"}
@@ -62,6 +66,8 @@ type point struct {
 	CRBFFA         string   `json:"TCG_ARM_CRB_FFA"`
 	FFAInitcall    string   `json:"ffa_initcall"`
 	CRBFFARegister bool     `json:"crb_ffa_register"`
+	CRBFFABugOn    bool     `json:"crb_ffa_bug_on"`
+	FFABusInit     bool     `json:"ffa_bus_in_ffa_init"`
 	IMALate        string   `json:"ima_late"`
 	Device         []string `json:"device"`
 	Late           []string `json:"late"`
@@ -69,10 +75,11 @@ type point struct {
 
 // switches are the dimensions a fix may change: everything but link order.
 func (p point) switches() []string {
-	return []string{p.FFA, p.CRB, p.CRBFFA, p.FFAInitcall, strconv.FormatBool(p.CRBFFARegister), p.IMALate}
+	return []string{p.FFA, p.CRB, p.CRBFFA, p.FFAInitcall, strconv.FormatBool(p.CRBFFARegister), strconv.FormatBool(p.CRBFFABugOn),
+		strconv.FormatBool(p.FFABusInit), p.IMALate}
 }
 
-var switchNames = []string{"ARM_FFA_TRANSPORT", "TCG_CRB", "TCG_ARM_CRB_FFA", "ffa_initcall", "crb_ffa_register", "ima_late"}
+var switchNames = []string{"ARM_FFA_TRANSPORT", "TCG_CRB", "TCG_ARM_CRB_FFA", "ffa_initcall", "crb_ffa_register", "crb_ffa_bug_on", "ffa_bus_in_ffa_init", "ima_late"}
 
 func (p point) dim(name string) string {
 	switch name {
@@ -86,6 +93,10 @@ func (p point) dim(name string) string {
 		return p.FFAInitcall
 	case "crb_ffa_register":
 		return strconv.FormatBool(p.CRBFFARegister)
+	case "crb_ffa_bug_on":
+		return strconv.FormatBool(p.CRBFFABugOn)
+	case "ffa_bus_in_ffa_init":
+		return strconv.FormatBool(p.FFABusInit)
 	case "ima_late":
 		return p.IMALate
 	case "device":
@@ -113,7 +124,8 @@ func (p point) scenario() *scenario {
 		Order:          order,
 		FFAInitcall:    p.FFAInitcall,
 		CRBFFARegister: ptrTo(p.CRBFFARegister),
-		CRBFFABugOn:    ptrTo(false),
+		CRBFFABugOn:    ptrTo(p.CRBFFABugOn),
+		FFABusInit:     ptrTo(p.FFABusInit),
 		IMALateSync:    ptrTo(p.IMALate == "sync"),
 		IMALateRetry:   ptrTo(p.IMALate == "retry"),
 		RoT:            "tpm",
@@ -145,7 +157,7 @@ func (f *filterFlag) Set(s string) error {
 		allowed = []string{"y", "m"}
 	case "ffa_initcall":
 		allowed = ffaInitcallLevels
-	case "crb_ffa_register":
+	case "crb_ffa_register", "crb_ffa_bug_on", "ffa_bus_in_ffa_init":
 		allowed = []string{"true", "false"}
 	case "ima_late":
 		allowed = imaLateModes
@@ -424,7 +436,7 @@ func printMatrix(w io.Writer, rs []exploreResult, total int) {
 		sort.SliceStable(g, func(i, j int) bool { return lessPoint(g[i].Point, g[j].Point) })
 		fmt.Fprintf(w, "\n== %s (%d) ==\n", verdictLine(v), len(g))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "FFA\tCRB\tCRB_FFA\tffa_init\tregister\tima_late\tdevice order\tlate order\ttpm0 at\tsmallest fix")
+		fmt.Fprintln(tw, "FFA\tCRB\tCRB_FFA\tffa_init\tregister\tbug_on\tbus_in_ffa_init\tima_late\tdevice order\tlate order\ttpm0 at\tsmallest fix")
 		for _, r := range g {
 			p := r.Point
 			reg := "-"
@@ -444,8 +456,8 @@ func printMatrix(w io.Writer, rs []exploreResult, total int) {
 			} else if v != "tpm" {
 				fix = "none keeps this order"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\n", p.FFA, p.CRB, p.CRBFFA, p.FFAInitcall,
-				p.CRBFFARegister, p.IMALate, orDash(shortOrder(p.Device)), orDash(shortOrder(p.Late)), reg, fix)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%v\t%v\t%s\t%s\t%s\t%s\t%s\n", p.FFA, p.CRB, p.CRBFFA, p.FFAInitcall,
+				p.CRBFFARegister, p.CRBFFABugOn, p.FFABusInit, p.IMALate, orDash(shortOrder(p.Device)), orDash(shortOrder(p.Late)), reg, fix)
 		}
 		tw.Flush()
 	}

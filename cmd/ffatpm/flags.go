@@ -132,6 +132,7 @@ type scenarioFlags struct {
 	ffaInitcall    string
 	crbFFARegister optBool
 	crbFFABugOn    optBool
+	ffaBusInit     optBool
 	imaLateSync    optBool
 	imaLateRetry   optBool
 	rot            string
@@ -146,6 +147,7 @@ func (f *scenarioFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ffaInitcall, "ffa-initcall", "", "initcall `LEVEL` of ffa_init: rootfs (upstream 0e0546eabcd6) or device")
 	fs.Var(&f.crbFFARegister, "crb-ffa-register", "tpm_crb_ffa_init() registers the FF-A driver itself when built in\n(seed 002 patch 2, upstream 746d9e9f62a6); =false turns it off")
 	fs.Var(&f.crbFFABugOn, "crb-ffa-bug-on", "seed 002 v2's form of that change: return ffa_register()'s result, then\nBUG_ON(!ret && !tpm_crb_ffa); =false turns it off")
+	fs.Var(&f.ffaBusInit, "ffa-bus-in-ffa-init", "older kernels: ffa_init registers the arm_ffa bus itself instead of\narm_ffa_bus_init (subsys_initcall); =false turns it off")
 	fs.Var(&f.imaLateSync, "ima-late-sync", "CONFIG_IMA_INIT_LATE_SYNC: init_ima runs at late_initcall_sync; =false turns it off")
 	fs.Var(&f.imaLateRetry, "ima-late-retry", "seed 001's RFC: with no TPM at late_initcall, init_ima retries at late_initcall_sync")
 	fs.StringVar(&f.rot, "rot", "", "IMA root of trust `NAME`: "+strings.Join(rootsOfTrust(), " or ")+" (seed 004)")
@@ -225,6 +227,9 @@ func overlay(base, top *scenario) *scenario {
 	if top.CRBFFABugOn != nil {
 		out.CRBFFABugOn = top.CRBFFABugOn
 	}
+	if top.FFABusInit != nil {
+		out.FFABusInit = top.FFABusInit
+	}
 	if top.FFAInitcall != "" {
 		out.FFAInitcall = top.FFAInitcall
 	}
@@ -280,6 +285,7 @@ func (f *scenarioFlags) overrides() (*scenario, error) {
 		FFAInitcall:    f.ffaInitcall,
 		CRBFFARegister: f.crbFFARegister.ptr(),
 		CRBFFABugOn:    f.crbFFABugOn.ptr(),
+		FFABusInit:     f.ffaBusInit.ptr(),
 		IMALateSync:    f.imaLateSync.ptr(),
 		IMALateRetry:   f.imaLateRetry.ptr(),
 		RoT:            f.rot,

@@ -161,6 +161,9 @@ func withKernelDefaults(s *scenario) (*scenario, error) {
 	if out.CRBFFABugOn == nil {
 		out.CRBFFABugOn = ptrTo(kp.Patches.CRBFFABugOn)
 	}
+	if out.FFABusInit == nil {
+		out.FFABusInit = ptrTo(kp.Patches.FFABusInFFAInit)
+	}
 	if out.IMALateSync == nil {
 		out.IMALateSync = ptrTo(kp.Config.Builtin("IMA_INIT_LATE_SYNC"))
 	}

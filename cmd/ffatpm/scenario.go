@@ -26,6 +26,7 @@ type scenario struct {
 	FFAInitcall    string              `json:"ffa_initcall,omitempty" yaml:"ffa_initcall,omitempty"`
 	CRBFFARegister *bool               `json:"crb_ffa_register,omitempty" yaml:"crb_ffa_register,omitempty"`
 	CRBFFABugOn    *bool               `json:"crb_ffa_bug_on,omitempty" yaml:"crb_ffa_bug_on,omitempty"`
+	FFABusInit     *bool               `json:"ffa_bus_in_ffa_init,omitempty" yaml:"ffa_bus_in_ffa_init,omitempty"`
 	IMALateSync    *bool               `json:"ima_late_sync,omitempty" yaml:"ima_late_sync,omitempty"`
 	IMALateRetry   *bool               `json:"ima_late_retry,omitempty" yaml:"ima_late_retry,omitempty"`
 	RoT            string              `json:"rot,omitempty" yaml:"rot,omitempty"`
@@ -37,7 +38,7 @@ type scenario struct {
 // scenarioFields names every key a scenario file may hold, in the order
 // docs/cli.md documents them.
 var scenarioFields = [...]string{"preset", "description", "kernel", "config", "order", "ffa_initcall",
-	"crb_ffa_register", "crb_ffa_bug_on", "ima_late_sync", "ima_late_retry", "rot", "measure", "modprobe", "expect"}
+	"crb_ffa_register", "crb_ffa_bug_on", "ffa_bus_in_ffa_init", "ima_late_sync", "ima_late_retry", "rot", "measure", "modprobe", "expect"}
 
 // maxScenarioSize bounds what parseScenario reads; real scenarios are a few
 // hundred bytes, so 64 KiB is plenty.
@@ -158,6 +159,8 @@ func (s *scenario) setField(key string, v *yaml.Node) error {
 		return scalarBool(v, &s.CRBFFARegister)
 	case "crb_ffa_bug_on":
 		return scalarBool(v, &s.CRBFFABugOn)
+	case "ffa_bus_in_ffa_init":
+		return scalarBool(v, &s.FFABusInit)
 	case "ima_late_sync":
 		return scalarBool(v, &s.IMALateSync)
 	case "ima_late_retry":
