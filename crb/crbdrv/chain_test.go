@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/ffatpm/ffatpm/crb"
 	"github.com/ffatpm/ffatpm/crb/crbdrv"
@@ -184,4 +185,35 @@ func TestLocalityHeldByAnotherDriver(t *testing.T) {
 	assert.Contains(t, logs, "warn: TPM_LOC_STATE_x.Relinquish timed out")
 	assert.Equal(t, crbdrv.TimeoutC, clk.Now()-start, "one TIMEOUT_C spent in the relinquish poll")
 	assert.Equal(t, 1, p.Device.ActiveLocality(), "locality 1 untouched")
+}
+
+// TestRetryRC: the TPM core resends a command answered TPM2_RC_RETRY with
+// doubling delays from 20 ms and gives up with "in retry loop" once the
+// next delay would pass TPM2_DURATION_LONG; the caller then sees RC_RETRY.
+func TestRetryRC(t *testing.T) {
+	var calls int
+	eng := engine.Func(func(cmd []byte) ([]byte, error) {
+		calls++
+		b := make([]byte, 10)
+		b[0], b[1], b[5] = 0x80, 0x01, 10
+		b[8], b[9] = 0x09, 0x22 // TPM2_RC_RETRY
+		return b, nil
+	})
+	p, err := platform.New(platform.Config{Engine: eng})
+	require.NoError(t, err)
+	defer p.Close()
+	clk := &crbdrv.VirtualClock{}
+	var logs []string
+	chip, err := crbdrv.Open(crbdrv.OpenConfig{Conduit: p.Conduit(), MMIO: p.NS(), ControlArea: p.ControlArea(), Clock: clk,
+		Log: func(l, m string) { logs = append(logs, l+": "+m) }})
+	require.NoError(t, err)
+	calls = 0
+	start := clk.Now()
+	_, err = tpm2.GetRandom{BytesRequested: 4}.Execute(chip)
+	var rc tpm2.TPMRC
+	require.ErrorAs(t, err, &rc)
+	assert.Equal(t, tpm2.TPMRCRetry, rc)
+	assert.Equal(t, 8, calls, "delays 20..1280 ms between 8 tries")
+	assert.Equal(t, 2540*time.Millisecond, clk.Now()-start)
+	assert.Contains(t, logs, "err: in retry loop")
 }

@@ -418,11 +418,12 @@ func (c *Chip) Recv(buf []byte) (int, error) {
 	return int(n), nil
 }
 
-// Send implements transport.TPM: the TPM core's tpm_transmit around one
-// command (tpm_chip_start: request locality, cmdReady; tpm_try_transmit:
-// send, poll for completion for the ordinal's duration, recv;
-// tpm_chip_stop: goIdle, relinquish). A TPM response code is not an error
-// here: the response goes back to go-tpm, which decodes it.
+// Send implements transport.TPM: the TPM core around one command
+// (tpm_chip_start: request locality, cmdReady; tpm_transmit's retry loop on
+// TPM2_RC_RETRY/TESTING around tpm_try_transmit: send, poll for completion
+// for the ordinal's duration, recv; tpm_chip_stop: goIdle, relinquish). A
+// TPM response code is not an error here: the response goes back to
+// go-tpm, which decodes it.
 func (c *Chip) Send(cmd []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -436,7 +437,7 @@ func (c *Chip) Send(cmd []byte) ([]byte, error) {
 	if err := c.RequestLocality(loc); err != nil {
 		return nil, err
 	}
-	rsp, err := c.transmitLocked(cmd)
+	rsp, err := c.transmitRetry(cmd)
 	_ = c.GoIdle()
 	if rerr := c.RelinquishLocality(loc); err == nil && rerr != nil {
 		err = rerr
@@ -445,6 +446,47 @@ func (c *Chip) Send(cmd []byte) ([]byte, error) {
 		return nil, err
 	}
 	return rsp, nil
+}
+
+// TPM 2.0 response codes the core retries (TPM2_RC_RETRY, TPM2_RC_TESTING)
+// and TPM2_CC_SELF_TEST.
+const (
+	rcRetry    = 0x922
+	rcTesting  = 0x90A
+	ccSelfTest = 0x143
+)
+
+// transmitRetry is tpm_transmit: resend while the TPM answers
+// TPM2_RC_RETRY or TPM2_RC_TESTING, sleeping 20 ms, then twice as long each
+// time, and give up ("in retry loop" / "self test is still running") once
+// the next delay would exceed TPM2_DURATION_LONG; SelfTest answering
+// TESTING returns at once.
+func (c *Chip) transmitRetry(cmd []byte) ([]byte, error) {
+	cc := binary.BigEndian.Uint32(cmd[6:10])
+	delay := DurationShort
+	for {
+		rsp, err := c.transmitLocked(cmd)
+		if err != nil {
+			return nil, err
+		}
+		rc := binary.BigEndian.Uint32(rsp[6:10])
+		if rc != rcRetry && rc != rcTesting {
+			return rsp, nil
+		}
+		if rc == rcTesting && cc == ccSelfTest {
+			return rsp, nil
+		}
+		if delay > DurationLong {
+			if rc == rcRetry {
+				c.logf("err", "in retry loop")
+			} else {
+				c.logf("err", "self test is still running")
+			}
+			return rsp, nil
+		}
+		c.cfg.Clock.Sleep(delay)
+		delay *= 2
+	}
 }
 
 func (c *Chip) transmitLocked(cmd []byte) ([]byte, error) {
