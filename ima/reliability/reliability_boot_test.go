@@ -60,6 +60,9 @@ type bootFault struct {
 	extendOnly bool
 	// path is the measurement point atMeasure faults.
 	path string
+	// interrupt: while armed, the next n direct requests come back as
+	// FFA_INTERRUPT (the driver resumes them with FFA_RUN).
+	interrupt int
 }
 
 // bootRun is what one boot produced.
@@ -71,6 +74,7 @@ type bootRun struct {
 	log    string
 	inj    *crbtest.Injector
 	engine *crbtest.SwitchEngine
+	ic     *crbtest.InterruptingConduit
 }
 
 // bootWith boots the default preset (v6.17: both seed-002 fixes, so the TPM
@@ -112,11 +116,19 @@ func bootWith(t *testing.T, f *bootFault) *bootRun {
 	require.NoError(t, err)
 	kp, err := kerneltest.KernelPlatform(p)
 	require.NoError(t, err)
+	r.ic = &crbtest.InterruptingConduit{Inner: kp.Conduit}
+	kp.Conduit = r.ic
 	pr, ok := kernel.LookupPreset(kernel.DefaultPreset)
 	require.True(t, ok)
 	spec := pr.Spec(kp)
 	spec.UserspaceExecs = []string{"/init", "/bin/busybox", "/sbin/init"}
-	arm := func() { inj.Arm(); sw.Arm() }
+	arm := func() {
+		inj.Arm()
+		sw.Arm()
+		if f != nil && f.interrupt > 0 {
+			r.ic.Interrupt(f.interrupt)
+		}
+	}
 	disarm := func() { inj.Disarm(); sw.Disarm() }
 	if f != nil {
 		switch f.phase {

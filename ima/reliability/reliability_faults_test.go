@@ -53,6 +53,8 @@ type bootCase struct {
 	// RELIABILITY_STRICT=1.
 	linuxOnly  []string
 	divergence string
+	// runs: FFA_RUN calls the driver must have made after FFA_INTERRUPT.
+	runs int
 }
 
 // every applies a to each request the rule sees while armed.
@@ -107,6 +109,9 @@ func bootCases() []bootCase {
 			linux:   "ffa_to_linux_errno(INTERRUPTED) = -EINTR: probe fails",
 			wantLog: []string{"failed to get crb interface version. rc:-4", "ima: No TPM chip found, activating TPM-bypass!"},
 			verdict: "bypass", pcr: pcrZero},
+		{name: "probe: SPMC answers FFA_INTERRUPT 5 times", fault: &bootFault{phase: atProbe, interrupt: 5},
+			linux:   "arm_ffa ffa_msg_send_direct_req: while (ret.a0 == FFA_INTERRUPT) FFA_RUN: the boot is unchanged",
+			verdict: "tpm", pcr: pcrAll, runs: 5},
 		{name: "probe: partition aborts mid-command", fault: &bootFault{phase: atProbe, rule: onCommands(crbtest.FaultAbortBefore)},
 			linux:     "START(command) -> FFA_ERROR(ABORTED) -> -ECANCELED from crb_send; tpm_chip_register fails; no TPM",
 			wantLog:   []string{"probe with driver tpm_crb failed with error -125", "ima: No TPM chip found, activating TPM-bypass!"},
@@ -144,6 +149,9 @@ func bootCases() []bootCase {
 			linux:      "-EINTR from tpm_pcr_extend",
 			wantLog:    []string{"ima: Error Communicating to TPM chip, result: -4"},
 			failReason: "4", failed: 1, verdict: "tpm", pcr: pcrMinusFailed, modelPCR: pcrAll, modelWhy: idleWhy},
+		{name: "measure: SPMC answers FFA_INTERRUPT 3 times", fault: &bootFault{phase: atMeasure, path: target, interrupt: 3},
+			linux:   "resumed with FFA_RUN: measured as usual",
+			verdict: "tpm", pcr: pcrAll, runs: 3},
 		{name: "measure: partition aborts before the TPM runs the extend", fault: &bootFault{phase: atMeasure, path: target, extendOnly: true, rule: every(crbtest.FaultAbortBefore)},
 			linux:      "-ECANCELED; the PCR was not extended: the list has an entry PCR 10 lacks (IMA flags it only in the log/audit)",
 			wantLog:    []string{"ima: Error Communicating to TPM chip, result: -125"},
@@ -250,6 +258,7 @@ func TestBootFaults(t *testing.T) {
 				t.Skipf("known divergence from Linux (set RELIABILITY_STRICT=1 to enforce): %s", tc.divergence)
 			}
 			require.Empty(t, r.res.Panic, "no kernel panic")
+			assert.Equal(t, tc.runs, r.ic.Runs(), "FFA_RUN after FFA_INTERRUPT")
 			assert.NotZero(t, r.res.End, "the boot reaches /init")
 			assert.Equal(t, tc.verdict, r.verdict(), "IMA verdict")
 			for _, l := range tc.wantLog {
