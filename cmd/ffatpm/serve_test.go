@@ -184,8 +184,10 @@ func TestServeShutdownWithClients(t *testing.T) {
 		require.NoError(t, err)
 		cs = append(cs, c)
 	}
-	_, err := tpm2.GetRandom{BytesRequested: 8}.Execute(cs[0])
-	require.NoError(t, err)
+	for _, c := range cs { // each connection accepted and served before the stop
+		_, err := tpm2.GetRandom{BytesRequested: 8}.Execute(c)
+		require.NoError(t, err)
+	}
 	require.Equal(t, serveExitOK, rs.stop())
 	for _, c := range cs {
 		_, err := tpm2.GetRandom{BytesRequested: 8}.Execute(c)
