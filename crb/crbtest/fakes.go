@@ -42,8 +42,8 @@ func OKOnError(inner spmc.Handler) spmc.Handler {
 }
 
 // Faults injects failures in front of a partition. Configure it, then pass
-// Wrap as platform.Config.WrapHandler. Counters are safe to read while in
-// use.
+// Wrap as platform.Config.WrapHandler. Change the knobs only while no
+// request is in flight; Counts is safe to call at any time.
 type Faults struct {
 	// BusyFirst answers FF-A BUSY to that many requests before passing
 	// requests on.
