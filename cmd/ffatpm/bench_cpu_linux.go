@@ -3,6 +3,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -22,4 +26,36 @@ func threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// procCPU returns the CPU time of every thread of process pid (0: this
+// process; -1 or a gone process: 0), summed from /proc/PID/task/*/schedstat
+// (nanoseconds on CPU, precise for running threads too).
+func procCPU(pid int) time.Duration {
+	if pid < 0 {
+		return 0
+	}
+	dir := "/proc/self/task"
+	if pid > 0 {
+		dir = "/proc/" + strconv.Itoa(pid) + "/task"
+	}
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
 }

@@ -6,3 +6,6 @@ import "time"
 
 // threadCPU is not measured outside Linux.
 func threadCPU() time.Duration { return 0 }
+
+// procCPU is not measured outside Linux.
+func procCPU(int) time.Duration { return 0 }

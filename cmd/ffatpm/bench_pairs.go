@@ -6,7 +6,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
@@ -75,6 +79,8 @@ type benchEnv struct {
 	swtpm  *swtpmProc
 	noSw   string // why swtpm is not available ("" when it is or was not wanted yet)
 	swPath string // --swtpm
+
+	serveHow string // how P2 ran "ffatpm serve"
 }
 
 func (be *benchEnv) simulator() (*engine.Simulator, error) {
@@ -197,6 +203,46 @@ func serveInProcess(eng transport.TPM) (transport.TPM, func(), error) {
 	return cl, stop, nil
 }
 
+// serveProcess starts "ffatpm serve --addr 127.0.0.1:PORT" (self is the
+// ffatpm executable) and returns a go-tpm client of it.
+func serveProcess(ctx context.Context, self string) (transport.TPM, func(), int, error) {
+	port, err := freePortPair()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cctx, cancel := context.WithCancel(ctx)
+	cmd := exec.CommandContext(cctx, self, "serve", "--addr", addr)
+	cmd.Args[0] = "ffatpm"
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, nil, 0, fmt.Errorf("starting ffatpm serve: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stop := func() {
+		cancel()
+		<-done
+	}
+	if err := waitDial(addr, done, out); err != nil {
+		stop()
+		return nil, nil, 0, fmt.Errorf("ffatpm serve: %v", err)
+	}
+	cl, err := mssim.Dial(ctx, addr, mssim.ClientConfig{PowerOn: true})
+	if err != nil {
+		stop()
+		return nil, nil, 0, err
+	}
+	return cl, func() {
+		cl.Close()
+		stop()
+	}, cmd.Process.Pid, nil
+}
+
 // p2Sides: one go-tpm client against "ffatpm serve" (loopback), against
 // `swtpm socket` (loopback) and against the chain in process.
 func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
@@ -208,7 +254,18 @@ func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
 	if addr == "" {
 		return nil, nil, errSkip(be.noSw)
 	}
-	served, stopServe, err := serveInProcess(sim)
+	var (
+		served    transport.TPM
+		stopServe func()
+		servePID  int
+	)
+	if be.self != "" {
+		served, stopServe, servePID, err = serveProcess(be.ctx, be.self)
+		be.serveHow = "\"ffatpm serve\" run as its own process (simulator backend)"
+	} else {
+		served, stopServe, err = serveInProcess(sim)
+		be.serveHow = "serve's server run in this process (no ffatpm executable: go test)"
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -224,8 +281,8 @@ func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
 		return nil, nil, err
 	}
 	return []benchSide{
-			{name: "swtpm", op: func(i int) error { return c.run(sw, i) }},
-			{name: "serve", op: func(i int) error { return c.run(served, i) }},
+			{name: "swtpm", op: func(i int) error { return c.run(sw, i) }, pid: be.swtpm.pid},
+			{name: "serve", op: func(i int) error { return c.run(served, i) }, pid: servePID},
 			{name: "in-process", op: func(i int) error { return c.run(chip, i) }},
 		}, func() {
 			p.Close()
@@ -483,13 +540,3 @@ type errSkipT struct{ why string }
 func (e errSkipT) Error() string { return "skipped: " + e.why }
 
 func errSkip(why string) error { return errSkipT{why} }
-
-
-func loopbackFree() bool {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
-}

@@ -15,6 +15,7 @@ import (
 // swtpmProc is a `swtpm socket --tpm2` this process started on loopback.
 type swtpmProc struct {
 	addr   string
+	pid    int
 	dir    string
 	cancel context.CancelFunc
 	done   chan error
@@ -72,7 +73,7 @@ func startSwtpm(bin string) (*swtpmProc, error) {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("starting swtpm: %v", err)
 		}
-		p := &swtpmProc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, cancel: cancel, done: make(chan error, 1)}
+		p := &swtpmProc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), pid: cmd.Process.Pid, dir: dir, cancel: cancel, done: make(chan error, 1)}
 		go func() { p.done <- cmd.Wait() }()
 		if err := waitDial(p.addr, p.done, out); err != nil {
 			lastErr = err
