@@ -177,13 +177,17 @@ func benchCases() []benchCase {
 		if err != nil {
 			return nil, err
 		}
-		raw := benchRow{ID: "P3", Name: "IMA measure vs raw PCR_Extend", Sides: res[:2], Metric: "measurements/s / raw extends/s",
+		raw := benchRow{ID: "P3", Name: "IMA measure vs raw PCR_Extend (go-tpm)", Sides: res[:2], Metric: "measurements/s / raw extends/s",
 			Ratio: res[1].OpsPerS / res[0].OpsPerS, RatioCPU: res[0].CPUNsOp / res[1].CPUNsOp, Target: ">= 0.9", Note: note}
 		raw.Met = boolp(raw.RatioCPU >= 0.9)
-		rows := []benchRow{raw}
-		if len(res) == 3 {
-			sw := benchRow{ID: "P3", Name: "IMA measure: simulator vs swtpm engine", Sides: res[2:], Metric: "measurements/s simulator / swtpm",
-				Ratio: res[1].OpsPerS / res[2].OpsPerS, Target: ">= 1.5"}
+		bytesRow := benchRow{ID: "P3", Name: "IMA measure vs raw PCR_Extend (prebuilt bytes, the simulator's ceiling)", Sides: res[2:3],
+			Metric: "measurements/s / raw extends/s", Ratio: res[1].OpsPerS / res[2].OpsPerS, RatioCPU: res[2].CPUNsOp / res[1].CPUNsOp,
+			Note: "no target: what a measurement costs beyond the bare TPM command (hashing, template, list, chain)"}
+		rows := []benchRow{raw, bytesRow}
+		if len(res) == 4 {
+			sw := benchRow{ID: "P3", Name: "IMA measure: simulator vs swtpm engine", Sides: res[3:], Metric: "measurements/s simulator / swtpm",
+				Ratio: res[1].OpsPerS / res[3].OpsPerS, Target: ">= 1.5",
+				Note: "judged on wall time: swtpm's own CPU is in another process (the CPU/op shown is this thread's only)"}
 			sw.Met = boolp(sw.Ratio >= 1.5)
 			rows = append(rows, sw)
 		} else {

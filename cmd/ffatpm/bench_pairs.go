@@ -381,10 +381,26 @@ func p3Sides(be *benchEnv) ([]benchSide, string, func(), error) {
 		closeM()
 		return nil, "", nil, err
 	}
+	rot, err := ima.NewTPM(sim, ima.WithPrebuiltExtend(true))
+	if err != nil {
+		closeM()
+		return nil, "", nil, err
+	}
+	ds := make([]hashalg.Digest, 0, len(banks))
+	for _, a := range banks {
+		ds = append(ds, hashalg.Digest{Alg: a, Digest: make([]byte, a.Size())})
+	}
+	nb := uint64(0)
+	rawBytes := func(int) error {
+		nb++
+		binary.LittleEndian.PutUint64(ds[0].Digest, nb)
+		return rot.Extend(10, ds)
+	}
 	note := fmt.Sprintf("banks %v", banks)
 	sides := []benchSide{
-		{name: "raw-extend", op: raw},
+		{name: "raw-extend-gotpm", op: raw},
 		{name: "measure", op: measureOp(m)},
+		{name: "raw-extend-bytes", op: rawBytes},
 	}
 	cleanup := []func(){closeM}
 	if addr := be.swtpmAddr(); addr != "" {
