@@ -200,9 +200,13 @@ func printSummary(w io.Writer, r *bootReport, outDir string) {
 		if i == 0 {
 			label = "deferred probes"
 		}
-		fmt.Fprintf(w, "  %-16s %s (%s) deferred at %s %s, ", label, d.Device, d.Driver, d.DeferredAt.Level, d.DeferredAt.Initcall)
+		fmt.Fprintf(w, "  %-16s %s (%s) deferred at %s %s [%s], ", label, d.Device, d.Driver, d.DeferredAt.Level, d.DeferredAt.Initcall, d.DeferredAt.Time)
 		if d.ProbedAt != nil {
-			fmt.Fprintf(w, "probed at %s %s (%v)\n", d.ProbedAt.Level, d.ProbedAt.Initcall, retString(d.Result))
+			res := retString(d.Result)
+			if res == "0" {
+				res = "bound"
+			}
+			fmt.Fprintf(w, "probed at %s %s [%s]: %s\n", d.ProbedAt.Level, d.ProbedAt.Initcall, d.ProbedAt.Time, res)
 		} else {
 			fmt.Fprintf(w, "never probed\n")
 		}
