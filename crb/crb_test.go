@@ -406,7 +406,7 @@ func TestMMIOAccessRules(t *testing.T) {
 func TestResetValues(t *testing.T) {
 	d := newDev(t)
 	for n := 0; n < NumLocalities; n++ {
-		assert.Equal(t, LocStateRegValidSts, r32(t, d, n, RegLocState))
+		assert.Equal(t, LocStateRegValidSts|LocStateTPMEstablished, r32(t, d, n, RegLocState))
 		assert.Equal(t, CtrlStsTPMIdle, r32(t, d, n, RegCtrlSts))
 		assert.Equal(t, uint32(DataBufferSize), r32(t, d, n, RegCmdSize))
 		a := d.BufferAddr(n)

@@ -561,7 +561,10 @@ func (d *Device) readQuad(n int, r uint64) uint64 {
 }
 
 func (d *Device) locState() uint32 {
-	v := LocStateRegValidSts
+	// tpmEstablished keeps its reset value 1 (as QEMU's CRB and the ODP TPM
+	// service report it): no DRTM sequence is modelled, so nothing changes
+	// it, and resetEstablishmentBit has no effect.
+	v := LocStateRegValidSts | LocStateTPMEstablished
 	if d.active >= 0 {
 		v |= LocStateLocAssigned | uint32(d.active)<<LocStateActiveShift
 	}
