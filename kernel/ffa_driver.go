@@ -221,11 +221,18 @@ func (k *Kernel) ffaSendDirect(fd *FFADevice, data *[5]uint64) Errno {
 	return 0
 }
 
-// ffaSendDirect2 is sync_send_receive2 (FFA_MSG_SEND_DIRECT_REQ2).
+// ffaSendDirect2 is sync_send_receive2 (FFA_MSG_SEND_DIRECT_REQ2). As
+// ffa_sync_send_receive2 in drivers/firmware/arm_ffa/driver.c does, it
+// refuses with -EOPNOTSUPP, without calling the firmware, when ffa_init's
+// FFA_FEATURES probe found neither DIRECT_REQ2 nor DIRECT_RESP2
+// (drv_info->msg_direct_req2_supp), whatever the partition advertises.
 func (k *Kernel) ffaSendDirect2(fd *FFADevice, data *[14]uint64) Errno {
 	info := k.drv.ffaInfo
 	if info == nil {
 		return ENODEV
+	}
+	if !info.req2 {
+		return EOPNOTSUPP
 	}
 	out, err := info.client.DirectReq2(fd.VMID, fd.UUID, *data)
 	if err != nil {
