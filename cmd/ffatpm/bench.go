@@ -508,7 +508,11 @@ func printBench(w io.Writer, rep *benchReport) {
 			}
 			parts = append(parts, p)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, fmtRatio(r.Ratio), fmtRatio(r.RatioCPU), r.Target, met, strings.Join(parts, "; "))
+		ratio := fmtRatio(r.Ratio)
+		if r.Metric == "allocs/op" {
+			ratio = fmt.Sprintf("%.1f allocs", r.Ratio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, ratio, fmtRatio(r.RatioCPU), r.Target, met, strings.Join(parts, "; "))
 		if r.Note != "" {
 			fmt.Fprintf(tw, "\t  %s\t\t\t\t\t\n", r.Note)
 		}
