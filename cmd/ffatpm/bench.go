@@ -112,7 +112,7 @@ type benchSize struct {
 
 func sizes(quick bool) benchSize {
 	if quick {
-		return benchSize{p1Ops: 600, p1CreateOps: 6, p2Ops: 300, p3Ops: 300, p4Ops: 4, p6Ops: 20000, p7Boots: 3, fastBoots: 20000,
+		return benchSize{p1Ops: 320, p1CreateOps: 4, p2Ops: 300, p3Ops: 300, p4Ops: 4, p6Ops: 5000, p7Boots: 3, fastBoots: 20000,
 			growth: []int{1000, 10000}, growthWindow: 500, maxK: 6}
 	}
 	return benchSize{p1Ops: 6000, p1CreateOps: 40, p2Ops: 3000, p3Ops: 3000, p4Ops: 30, p6Ops: 200000, p7Boots: 20, fastBoots: 400000,
