@@ -54,3 +54,85 @@ func TestReq2RefusedWithoutFeature(t *testing.T) {
 	assert.Contains(t, log, "ffa-crb arm-ffa-1: probe with driver ffa-crb failed with error -22")
 	assert.Nil(t, res.Chip, "tpm_crb_ffa_init() returns -ENODEV after the failed probe")
 }
+
+// crbFault wraps a FastWorld's CRB window: stsError makes TPM_CRB_CTRL_STS
+// report tpmSts (fatal error); stuckStart makes TPM_CRB_CTRL_START read 1
+// for ever. It records the writes to TPM_CRB_CTRL_CANCEL.
+type crbFault struct {
+	*kerneltest.FastWorld
+	stsError, stuckStart, noLocality bool
+	cancelWrites                     []uint64
+}
+
+const (
+	faultCtrlSts    = kerneltest.FastCRBBase + 0x44
+	faultCtrlCancel = kerneltest.FastCRBBase + 0x48
+	faultCtrlStart  = kerneltest.FastCRBBase + 0x4C
+)
+
+func (w *crbFault) Read(addr uint64, size int) (uint64, error) {
+	v, err := w.FastWorld.Read(addr, size)
+	switch {
+	case addr == faultCtrlSts && w.stsError:
+		v |= 1
+	case addr == faultCtrlStart && w.stuckStart:
+		v |= 1
+	case addr == kerneltest.FastCRBBase && w.noLocality: // TPM_LOC_STATE_0
+		v &^= 2 // locAssigned never set
+	}
+	return v, err
+}
+
+func (w *crbFault) Write(addr uint64, size int, v uint64) error {
+	if addr == faultCtrlCancel {
+		w.cancelWrites = append(w.cancelWrites, v)
+	}
+	return w.FastWorld.Write(addr, size, v)
+}
+
+func bootCRBFault(t *testing.T, w *crbFault) string {
+	t.Helper()
+	pl := w.Platform()
+	pl.Conduit, pl.Mem = w.FastWorld, w
+	p, ok := kernel.LookupPreset(kernel.DefaultPreset)
+	require.True(t, ok)
+	res, err := kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	assert.Nil(t, res.Chip)
+	return res.FormatLog()
+}
+
+// TestCRBChipErrorLines checks the lines printed when a command fails
+// once the chip exists. tpm_try_transmit (drivers/char/tpm/tpm-interface.c)
+// prints with dev_err(&chip->dev, ...): "tpm_transmit: tpm_recv: error %d"
+// when crb_recv returns -EIO (CTRL_STS.tpmSts set), and after its polling
+// deadline calls chip->ops->cancel (crb_cancel: CTRL_CANCEL = 1 and, for
+// the FF-A start method, tpm_crb_ffa_start) then "Operation Timed out".
+// crb_send first writes 0 to CTRL_CANCEL. &chip->dev has no bus and no
+// driver, so dev_driver_string gives its class name: "tpm tpm0: ". The
+// probe error then comes back to the driver core as "probe with driver".
+func TestCRBChipErrorLines(t *testing.T) {
+	fw, _ := kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
+	log := bootCRBFault(t, &crbFault{FastWorld: fw, stsError: true})
+	assert.Contains(t, log, "tpm tpm0: tpm_transmit: tpm_recv: error -5\n")
+	assert.Contains(t, log, "tpm_crb MSFT0101:00: probe with driver tpm_crb failed with error -5\n")
+
+	fw, _ = kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
+	w := &crbFault{FastWorld: fw, stuckStart: true}
+	log = bootCRBFault(t, w)
+	assert.Contains(t, log, "tpm tpm0: Operation Timed out\n")
+	assert.Contains(t, log, "tpm_crb MSFT0101:00: probe with driver tpm_crb failed with error -62\n")
+	require.NotEmpty(t, w.cancelWrites)
+	assert.Equal(t, uint64(0), w.cancelWrites[0], "crb_send zeroes CTRL_CANCEL before the command")
+	assert.Equal(t, uint64(1), w.cancelWrites[len(w.cancelWrites)-1], "crb_cancel sets CTRL_CANCEL")
+}
+
+// TestCRBMapIOErrorNamesACPIDevice: crb_map_io runs before the chip is
+// allocated and passes the ACPI device to __crb_request_locality, so its
+// dev_warn names "tpm_crb MSFT0101:00" (drivers/char/tpm/tpm_crb.c).
+func TestCRBMapIOErrorNamesACPIDevice(t *testing.T) {
+	fw, _ := kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
+	log := bootCRBFault(t, &crbFault{FastWorld: fw, noLocality: true})
+	assert.Contains(t, log, "tpm_crb MSFT0101:00: TPM_LOC_STATE_x.requestAccess timed out\n")
+	assert.NotContains(t, log, "tpm tpm0:")
+}

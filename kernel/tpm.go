@@ -268,6 +268,7 @@ func (k *Kernel) tpmChipRegister(dev *Device, priv *crbPriv) error {
 	}
 	c := &TPMChip{Name: "tpm" + strconv.Itoa(k.drv.chipSeq), Device: dev, k: k, priv: priv}
 	k.drv.chipSeq++
+	priv.chip = c.Name
 	if e := k.crbChipStart(priv); e != 0 {
 		return e
 	}

@@ -54,6 +54,22 @@ type crbPriv struct {
 	cmdSize, rspSize uint32
 	ffaFlags, ffaAtt uint8
 	dev              *Device
+	// chip is the name of the TPM chip once tpmm_chip_alloc has run
+	// ("tpm0"): the ops the TPM core calls print with &chip->dev, whose
+	// dev_driver_string is the class name, "tpm tpm0: ...".
+	chip string
+}
+
+// crbWarn prints as tpm_crb's dev_warn/dev_err do. Called through the chip
+// ops (crb_request_locality, crb_cmd_ready, crb_send ... all pass
+// &chip->dev) the line names the chip; called from crb_map_io, before the
+// chip exists, it names the ACPI device ("tpm_crb MSFT0101:00: ...").
+func (k *Kernel) crbWarn(priv *crbPriv, viaChip bool, format string, args ...any) {
+	if viaChip && priv.chip != "" {
+		k.printf("tpm "+priv.chip+": "+format, args...)
+		return
+	}
+	k.devPrintf(priv.dev, format, args...)
 }
 
 func newCRBACPIDriver() *Driver {
@@ -194,51 +210,51 @@ func (k *Kernel) waitReg32(priv *crbPriv, off uint64, mask, value uint32, timeou
 	}
 }
 
-func (k *Kernel) crbRequestLocality(priv *crbPriv, loc int) Errno {
+func (k *Kernel) crbRequestLocality(priv *crbPriv, loc int, viaChip bool) Errno {
 	k.crbWrite(priv, crbLocCtrl, crbLocCtrlRequestAccess)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeLocality, loc); e != 0 {
 		return e
 	}
 	want := uint32(crbLocStateLocAssigned | crbLocStateRegValidSts)
 	if !k.waitReg32(priv, crbLocState, want, want, tpmTimeoutC) {
-		k.devPrintf(priv.dev, "TPM_LOC_STATE_x.requestAccess timed out")
+		k.crbWarn(priv, viaChip, "TPM_LOC_STATE_x.requestAccess timed out")
 		return ETIME
 	}
 	return 0
 }
 
-func (k *Kernel) crbRelinquishLocality(priv *crbPriv, loc int) Errno {
+func (k *Kernel) crbRelinquishLocality(priv *crbPriv, loc int, viaChip bool) Errno {
 	k.crbWrite(priv, crbLocCtrl, crbLocCtrlRelinquish)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeLocality, loc); e != 0 {
 		return e
 	}
 	mask := uint32(crbLocStateLocAssigned | crbLocStateRegValidSts)
 	if !k.waitReg32(priv, crbLocState, mask, crbLocStateRegValidSts, tpmTimeoutC) {
-		k.devPrintf(priv.dev, "TPM_LOC_STATE_x.Relinquish timed out")
+		k.crbWarn(priv, viaChip, "TPM_LOC_STATE_x.Relinquish timed out")
 		return ETIME
 	}
 	return 0
 }
 
-func (k *Kernel) crbCmdReady(priv *crbPriv, loc int) Errno {
+func (k *Kernel) crbCmdReady(priv *crbPriv, loc int, viaChip bool) Errno {
 	k.crbWrite(priv, crbCtrlReq, crbCtrlReqCmdReady)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
 		return e
 	}
 	if !k.waitReg32(priv, crbCtrlReq, crbCtrlReqCmdReady, 0, tpmTimeoutC) {
-		k.devPrintf(priv.dev, "cmdReady timed out")
+		k.crbWarn(priv, viaChip, "cmdReady timed out")
 		return ETIME
 	}
 	return 0
 }
 
-func (k *Kernel) crbGoIdle(priv *crbPriv, loc int) Errno {
+func (k *Kernel) crbGoIdle(priv *crbPriv, loc int, viaChip bool) Errno {
 	k.crbWrite(priv, crbCtrlReq, crbCtrlReqGoIdle)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
 		return e
 	}
 	if !k.waitReg32(priv, crbCtrlReq, crbCtrlReqGoIdle, 0, tpmTimeoutC) {
-		k.devPrintf(priv.dev, "goIdle timed out")
+		k.crbWarn(priv, viaChip, "goIdle timed out")
 		return ETIME
 	}
 	return 0
@@ -259,11 +275,11 @@ func (k *Kernel) crbMapIO(priv *crbPriv, dev *Device, t TPM2Table) Errno {
 		k.devPrintf(dev, "can't request region for resource [mem %#010x-%#010x]", priv.regsH, priv.regsH+0x7f)
 		return EBUSY
 	}
-	if e := k.crbRequestLocality(priv, 0); e != 0 {
+	if e := k.crbRequestLocality(priv, 0, false); e != 0 {
 		return e
 	}
-	if e := k.crbCmdReady(priv, 0); e != 0 {
-		k.crbRelinquishLocality(priv, 0)
+	if e := k.crbCmdReady(priv, 0, false); e != 0 {
+		k.crbRelinquishLocality(priv, 0, false)
 		return e
 	}
 	priv.cmd = uint64(k.crbRead(priv, crbCmdHAddr))<<32 | uint64(k.crbRead(priv, crbCmdLAddr))
@@ -281,8 +297,8 @@ func (k *Kernel) crbMapIO(priv *crbPriv, dev *Device, t TPM2Table) Errno {
 		k.devPrintf(dev, "can't request region for resource [mem %#010x-%#010x]", priv.cmd, priv.cmd+uint64(priv.cmdSize)-1)
 		e = EBUSY
 	}
-	k.crbGoIdle(priv, 0)
-	k.crbRelinquishLocality(priv, 0)
+	k.crbGoIdle(priv, 0, false)
+	k.crbRelinquishLocality(priv, 0, false)
 	return e
 }
 
@@ -309,29 +325,52 @@ func (k *Kernel) regionMapped(addr, size uint64) bool {
 }
 
 // crbTransmit is tpm_try_transmit over the CRB ops: send, poll status,
-// receive. The caller holds the chip (locality and cmdReady).
+// receive. The caller holds the chip (locality and cmdReady). Its error
+// lines are those of tpm_try_transmit (drivers/char/tpm/tpm-interface.c),
+// printed with &chip->dev.
 func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
-	if len(cmd) > int(priv.cmdSize) {
-		k.devPrintf(priv.dev, "invalid command count value %d %d", len(cmd), priv.cmdSize)
-		return nil, E2BIG
+	if e := k.crbSend(priv, cmd); e != 0 {
+		if e != EPIPE {
+			k.crbWarn(priv, true, "tpm_try_transmit: send(): error %d", e.Ret())
+		}
+		return nil, e
 	}
-	// crb_send: memcpy_toio, CTRL_START, tpm_crb_ffa_start.
+	rsp, e := k.crbPollRecv(priv)
+	if e == EIO {
+		k.crbWarn(priv, true, "tpm_transmit: tpm_recv: error %d", e.Ret())
+	}
+	return rsp, e
+}
+
+// crbSend is crb_send for the FF-A start method: clear CTRL_CANCEL, check
+// the size, copy the command, set CTRL_START and call the TPM service.
+func (k *Kernel) crbSend(priv *crbPriv, cmd []byte) Errno {
+	// "Zero the cancel register so that the next command will not get
+	// canceled."
+	k.crbWrite(priv, crbCtrlCancel, 0)
+	if len(cmd) > int(priv.cmdSize) {
+		k.crbWarn(priv, true, "invalid command count value %d %d", len(cmd), priv.cmdSize)
+		return E2BIG
+	}
 	if k.spec.Trace && !k.quiet {
 		k.event(Event{Kind: EvMMIO, Device: priv.dev.Name, Detail: fmt.Sprintf("memcpy_toio %d bytes to the command buffer at %#x", len(cmd), priv.cmd)})
 	}
 	k.writeBuf(priv.cmd, cmd)
 	k.crbWrite(priv, crbCtrlStart, crbStartInvoke)
-	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, 0); e != 0 {
-		return nil, e
-	}
-	// Poll crb_status until CTRL_START clears.
+	return k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, 0)
+}
+
+// crbPollRecv polls crb_status until CTRL_START clears (on timeout:
+// crb_cancel and "Operation Timed out"), then runs crb_recv.
+func (k *Kernel) crbPollRecv(priv *crbPriv) ([]byte, Errno) {
 	stop := k.clock.now + tpmCmdTimeout
 	for k.crbRead(priv, crbCtrlStart)&crbStartInvoke != 0 {
 		if k.panicked {
 			return nil, EIO
 		}
 		if k.clock.now > stop {
-			k.crbWrite(priv, crbCtrlCancel, 1)
+			k.crbCancel(priv)
+			k.crbWarn(priv, true, "Operation Timed out")
 			return nil, ETIME
 		}
 		k.clock.Advance(tpmPollSleep)
@@ -358,6 +397,15 @@ func (k *Kernel) crbTransmit(priv *crbPriv, cmd []byte) ([]byte, Errno) {
 	rsp := k.readBuf(hdr, priv.rsp+8, int(size)-8)
 	k.rspBuf = rsp[:0]
 	return rsp, 0
+}
+
+// crbCancel is crb_cancel for the FF-A start method: set CTRL_CANCEL and
+// tell the TPM service with START(command).
+func (k *Kernel) crbCancel(priv *crbPriv) {
+	k.crbWrite(priv, crbCtrlCancel, 1)
+	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, 0); e != 0 {
+		k.crbWarn(priv, true, "FF-A Start failed")
+	}
 }
 
 // writeBuf / readBuf are arm64's __memcpy_toio / __memcpy_fromio: byte
@@ -391,17 +439,17 @@ func (k *Kernel) readBuf(out []byte, addr uint64, n int) []byte {
 // crbChipStart / crbChipStop are tpm_chip_start / tpm_chip_stop for CRB:
 // locality 0 and cmdReady around each use of the chip.
 func (k *Kernel) crbChipStart(priv *crbPriv) Errno {
-	if e := k.crbRequestLocality(priv, 0); e != 0 {
+	if e := k.crbRequestLocality(priv, 0, true); e != 0 {
 		return e
 	}
-	if e := k.crbCmdReady(priv, 0); e != 0 {
-		k.crbRelinquishLocality(priv, 0)
+	if e := k.crbCmdReady(priv, 0, true); e != 0 {
+		k.crbRelinquishLocality(priv, 0, true)
 		return e
 	}
 	return 0
 }
 
 func (k *Kernel) crbChipStop(priv *crbPriv) {
-	k.crbGoIdle(priv, 0)
-	k.crbRelinquishLocality(priv, 0)
+	k.crbGoIdle(priv, 0, true)
+	k.crbRelinquishLocality(priv, 0, true)
 }
