@@ -127,8 +127,11 @@ func acpiInit(k *Kernel) error {
 	if err := k.BusRegister(k.drv.acpiBus); err != nil {
 		return err
 	}
+	instances := map[string]int{} // acpi_device_bus_id->instance_ida per _HID
 	for _, d := range k.spec.Platform.ACPIDevices {
-		dev := &Device{Name: d.Name(), Bus: k.drv.acpiBus, Data: &ACPIDeviceData{d}}
+		n := instances[d.HID]
+		instances[d.HID] = n + 1
+		dev := &Device{Name: d.Name(n), Bus: k.drv.acpiBus, Data: &ACPIDeviceData{d}}
 		if err := k.DeviceAdd(dev); err != nil {
 			return err
 		}

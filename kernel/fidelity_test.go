@@ -136,3 +136,22 @@ func TestCRBMapIOErrorNamesACPIDevice(t *testing.T) {
 	assert.Contains(t, log, "tpm_crb MSFT0101:00: TPM_LOC_STATE_x.requestAccess timed out\n")
 	assert.NotContains(t, log, "tpm tpm0:")
 }
+
+// TestACPIDeviceNames: drivers/acpi/scan.c names a device "%s:%02x" with
+// its _HID and an instance number from a per-_HID IDA starting at 0, not
+// with its _UID.
+func TestACPIDeviceNames(t *testing.T) {
+	d := kernel.ACPIDevice{HID: "MSFT0101", UID: 5}
+	assert.Equal(t, "MSFT0101:00", d.Name(0))
+	assert.Equal(t, "MSFT0101:1a", d.Name(26))
+
+	fw, _ := kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
+	pl := fw.Platform()
+	pl.ACPIDevices[0].UID = 7
+	p, ok := kernel.LookupPreset(kernel.DefaultPreset)
+	require.True(t, ok)
+	res, err := kernel.Boot(p.Spec(pl))
+	require.NoError(t, err)
+	require.NotNil(t, res.Chip)
+	assert.Equal(t, "MSFT0101:00", res.Chip.Device)
+}

@@ -15,12 +15,15 @@ type MemResource struct {
 // ACPIDevice is a device the firmware's ACPI namespace (DSDT) describes.
 type ACPIDevice struct {
 	HID       string // _HID, e.g. "MSFT0101" for a TPM 2.0 device
-	UID       int    // instance; the device is named "<HID>:<UID as %02x>"
+	UID       int    // _UID; Linux does not use it in the device name
 	Resources []MemResource
 }
 
-// Name returns Linux's name of an ACPI device: "MSFT0101:00".
-func (d ACPIDevice) Name() string { return fmt.Sprintf("%s:%02x", d.HID, d.UID&0xff) }
+// Name returns Linux's name of the ACPI device that is the instance-th
+// (from 0) with its _HID: "MSFT0101:00". drivers/acpi/scan.c
+// (acpi_device_set_name) takes the number from a per-_HID IDA
+// (ida_alloc, from 0) and formats "%s:%02x"; _UID plays no part.
+func (d ACPIDevice) Name(instance int) string { return fmt.Sprintf("%s:%02x", d.HID, instance) }
 
 // Memory is the normal world's access to physical memory: what
 // phys.Accessor offers. Mapped reports whether a range is backed by one
