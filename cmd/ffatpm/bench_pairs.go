@@ -252,7 +252,7 @@ func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
 	}
 	addr := be.swtpmAddr()
 	if addr == "" {
-		return nil, nil, errSkip(be.noSw)
+		return nil, nil, errSkip("swtpm not available (see the swtpm line)")
 	}
 	var (
 		served    transport.TPM
@@ -420,7 +420,7 @@ func p3Sides(be *benchEnv) ([]benchSide, string, func(), error) {
 		sides = append(sides, benchSide{name: "measure-swtpm", op: measureOp(ms)})
 		cleanup = append(cleanup, closeS, func() { sw.Close() })
 	} else {
-		note += "; swtpm side skipped: " + be.noSw
+		note += "; swtpm side skipped (see the swtpm line)"
 	}
 	return sides, note, func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
