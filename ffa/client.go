@@ -284,6 +284,53 @@ func (c *Client) PartitionInfoGetRegs(u UUID) ([]PartitionInfo, error) {
 	return nil, &ProtocolError{Call: FuncPartitionInfoGetRegs}
 }
 
+// PartitionProbe discovers the partitions of a UUID (the Nil UUID: all) as
+// Linux's ffa_partition_probe (drivers/firmware/arm_ffa/driver.c) does,
+// call for call: FFA_FEATURES(PARTITION_INFO_GET_REGS) picks register mode
+// (a v1.2 driver);
+// then a first call only for the count and a second for the descriptors.
+// In register mode the count call is a PARTITION_INFO_GET_REGS from index
+// 0. Otherwise a v1.1+ driver asks PARTITION_INFO_GET for the count only
+// (no RX_RELEASE), while a v1.0 driver has no count-only flag and makes two
+// full calls, each followed by FFA_RX_RELEASE. regs reports the mode.
+func (c *Client) PartitionProbe(u UUID) (infos []PartitionInfo, regs bool, err error) {
+	// Drivers older than v1.2 (Linux before PARTITION_INFO_GET_REGS support)
+	// never ask for it.
+	regs = c.cfg.DriverVersion.AtLeast(Version1_2) && c.featureOK(FuncPartitionInfoGetRegs)
+	if regs {
+		// __ffa_partition_info_get_regs(..., NULL, 0): one call, the count.
+		f := c.c.Call(PartitionInfoGetRegsReq{UUID: u}.Encode())
+		r, err := DecodePartitionInfoGetRegsResp(f, 0)
+		if err != nil {
+			return nil, true, c.protoErr(FuncPartitionInfoGetRegs, f, err)
+		}
+		_ = r // PARTITION_COUNT(a2) = last index + 1 is never zero
+		infos, err = c.PartitionInfoGetRegs(u)
+		return infos, true, err
+	}
+	if !c.NegotiatedVersion().AtLeast(Version1_1) {
+		// __ffa_partition_info_get(..., NULL, 0) at v1.0: flags 0, so the
+		// firmware fills RX and the driver releases it.
+		c.rxMu.Lock()
+		out := c.c.Call(PartitionInfoGetReq{UUID: u}.Encode())
+		r, err := DecodePartitionInfoGetResp(out)
+		if err == nil {
+			err = c.RxRelease()
+		} else {
+			err = c.protoErr(FuncPartitionInfoGet, out, err)
+		}
+		c.rxMu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
+		if r.Count == 0 {
+			return nil, false, nil
+		}
+	}
+	infos, err = c.PartitionInfoGet(u)
+	return infos, false, err
+}
+
 // runLoop follows FFA_INTERRUPT/FFA_YIELD with FFA_RUN, as Linux's
 // ffa_msg_send_wait_for_completion does (without the sleep), bounded.
 func (c *Client) runLoop(out Frame) Frame {

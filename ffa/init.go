@@ -168,12 +168,7 @@ func (c *Client) Init() (*InitReport, error) {
 	}
 
 	// ffa_setup_partitions
-	if drv.AtLeast(Version1_2) && c.featureOK(FuncPartitionInfoGetRegs) {
-		r.RegsMode = true
-		r.Partitions, err = c.PartitionInfoGetRegs(NilUUID)
-	} else {
-		r.Partitions, err = c.PartitionInfoGet(NilUUID)
-	}
+	r.Partitions, r.RegsMode, err = c.PartitionProbe(NilUUID)
 	if err != nil || len(r.Partitions) == 0 {
 		r.logf(LogInfo, "ffa_setup_partitions: No partitions found, error %d", LinuxErrno(err))
 		r.logf(LogErr, "failed to setup partitions")

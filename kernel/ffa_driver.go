@@ -186,7 +186,7 @@ func (k *Kernel) ffaDeviceMatchUUID(fd *FFADevice, drv *Driver) {
 	if info == nil || dd == nil || len(dd.ids) == 0 || info.version != ffa.Version1_0 {
 		return
 	}
-	parts, err := info.client.PartitionInfoGet(dd.ids[0])
+	parts, _, err := info.client.PartitionProbe(dd.ids[0]) // ffa_partition_probe
 	if err != nil {
 		return
 	}
