@@ -39,10 +39,14 @@ const (
 	crbCtrlStsError         = 1 << 0
 	crbStartInvoke          = 1 << 0
 
-	tpmTimeoutC   = 200 * time.Millisecond // TPM2_TIMEOUT_C
-	tpmPollSleep  = 100 * time.Microsecond // usleep_range(50, 100)
-	tpmCmdTimeout = 2 * time.Second        // bound on polling CTRL_START
-	tpmBufSize    = 4096
+	tpmTimeoutC  = 200 * time.Millisecond // TPM2_TIMEOUT_C
+	tpmPollSleep = 100 * time.Microsecond // usleep_range(50, 100)
+	// tpmTransmitPoll is tpm_try_transmit's tpm_msleep(TPM_TIMEOUT_POLL)
+	// between crb_status polls (drivers/char/tpm/tpm.h: TPM_TIMEOUT_POLL
+	// = 1 ms).
+	tpmTransmitPoll = time.Millisecond
+	tpmCmdTimeout   = 2 * time.Second // bound on polling CTRL_START
+	tpmBufSize      = 4096
 )
 
 // crbPriv is struct crb_priv.
@@ -373,7 +377,7 @@ func (k *Kernel) crbPollRecv(priv *crbPriv) ([]byte, Errno) {
 			k.crbWarn(priv, true, "Operation Timed out")
 			return nil, ETIME
 		}
-		k.clock.Advance(tpmPollSleep)
+		k.clock.Advance(tpmTransmitPoll)
 	}
 	k.clock.Advance(k.costs.TPMCmd)
 	// crb_recv.
