@@ -13,12 +13,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ffatpm/ffatpm/crb"
 	"github.com/ffatpm/ffatpm/crb/crbtest"
 	"github.com/ffatpm/ffatpm/crb/engine"
 	"github.com/ffatpm/ffatpm/crb/platform"
+	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/ffa/phys"
 	"github.com/ffatpm/ffatpm/ima"
 	"github.com/ffatpm/ffatpm/ima/eventlog"
@@ -63,6 +65,25 @@ type bootFault struct {
 	// interrupt: while armed, the next n direct requests come back as
 	// FFA_INTERRUPT (the driver resumes them with FFA_RUN).
 	interrupt int
+	// spmc, when set, answers for the SPMC: it sees each normal-world call
+	// while armed and returns (answer, true) to replace the SPMC's.
+	spmc func(in ffa.Frame) (ffa.Frame, bool)
+}
+
+// spmcFault puts a bootFault's SPMC answers in front of the conduit.
+type spmcFault struct {
+	inner ffa.Conduit
+	armed func() bool
+	f     func(ffa.Frame) (ffa.Frame, bool)
+}
+
+func (s spmcFault) Call(in ffa.Frame) ffa.Frame {
+	if s.armed() {
+		if out, ok := s.f(in); ok {
+			return out
+		}
+	}
+	return s.inner.Call(in)
 }
 
 // bootRun is what one boot produced.
@@ -118,6 +139,10 @@ func bootWith(t *testing.T, f *bootFault) *bootRun {
 	require.NoError(t, err)
 	r.ic = &crbtest.InterruptingConduit{Inner: kp.Conduit}
 	kp.Conduit = r.ic
+	var spmcArmed atomic.Bool
+	if f != nil && f.spmc != nil {
+		kp.Conduit = spmcFault{inner: r.ic, armed: spmcArmed.Load, f: f.spmc}
+	}
 	pr, ok := kernel.LookupPreset(kernel.DefaultPreset)
 	require.True(t, ok)
 	spec := pr.Spec(kp)
@@ -125,11 +150,12 @@ func bootWith(t *testing.T, f *bootFault) *bootRun {
 	arm := func() {
 		inj.Arm()
 		sw.Arm()
+		spmcArmed.Store(true)
 		if f != nil && f.interrupt > 0 {
 			r.ic.Interrupt(f.interrupt)
 		}
 	}
-	disarm := func() { inj.Disarm(); sw.Disarm() }
+	disarm := func() { inj.Disarm(); sw.Disarm(); spmcArmed.Store(false) }
 	if f != nil {
 		switch f.phase {
 		case atProbe:

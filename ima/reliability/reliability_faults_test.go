@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ffatpm/ffatpm/crb/crbtest"
+	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/ima/imakernel"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/stretchr/testify/assert"
@@ -93,6 +94,26 @@ func bootCases() []bootCase {
 		{name: "no fault", verdict: "tpm", pcr: pcrAll,
 			linux: "baseline: v6.17 registers tpm0 before init_ima"},
 		// ---- at probe ----
+		{name: "ffa_init: SPMC answers RETRY to PARTITION_INFO_GET_REGS", fault: &bootFault{phase: atProbe,
+			spmc: func(in ffa.Frame) (ffa.Frame, bool) {
+				if in.Func() == ffa.FuncPartitionInfoGetRegs {
+					return ffa.ErrorFrame(ffa.ErrRetry), true
+				}
+				return ffa.Frame{}, false
+			}},
+			linux:   "__ffa_partition_info_get_regs returns ffa_to_linux_errno(RETRY); ffa_init: \"failed to setup partitions\"; no FF-A devices, tpm_crb stays deferred; TPM-bypass",
+			wantLog: []string{"failed to setup partitions", "ima: No TPM chip found, activating TPM-bypass!"},
+			verdict: "bypass", pcr: pcrZero},
+		{name: "ffa_init: firmware without FF-A (FFA_VERSION NOT_SUPPORTED)", fault: &bootFault{phase: atProbe,
+			spmc: func(in ffa.Frame) (ffa.Frame, bool) {
+				if in.Func() == ffa.FuncVersion {
+					return ffa.Frame{uint64(0xffffffff)}, true // NOT_SUPPORTED in w0
+				}
+				return ffa.Frame{}, false
+			}},
+			linux:   "ffa_init: \"FFA_VERSION returned not supported\", -EOPNOTSUPP; no FF-A bus devices; TPM-bypass",
+			wantLog: []string{"FFA_VERSION returned not supported", "ima: No TPM chip found, activating TPM-bypass!"},
+			verdict: "bypass", pcr: pcrZero},
 		{name: "probe: partition BUSY 3 times", fault: &bootFault{phase: atProbe, rule: firstN(3, crbtest.FaultBusy)},
 			linux:   "tpm_crb_ffa retries -EBUSY within busy_timeout_ms: the boot is unchanged",
 			verdict: "tpm", pcr: pcrAll},
