@@ -139,16 +139,20 @@ func acpiInit(k *Kernel) error {
 	return nil
 }
 
+// printable is ACPICA's acpi_tb_fix_string as acpi_tb_print_table_header
+// uses it on the OEM ID, OEM table ID and creator ID: the field ends at its
+// first NUL (printf's %.Ns stops there) and every other byte that is not
+// printable becomes '?'. The caller pads with %-Ns.
 func printable(b []byte) string {
 	out := make([]byte, 0, len(b))
 	for _, c := range b {
+		if c == 0 {
+			break
+		}
 		if c < 0x20 || c > 0x7e {
-			c = ' '
+			c = '?'
 		}
 		out = append(out, c)
-	}
-	for len(out) > 0 && out[len(out)-1] == ' ' {
-		out = out[:len(out)-1]
 	}
 	return string(out)
 }

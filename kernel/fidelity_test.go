@@ -1,6 +1,7 @@
 package kernel_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ffatpm/ffatpm/ffa"
@@ -154,4 +155,47 @@ func TestACPIDeviceNames(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, res.Chip)
 	assert.Equal(t, "MSFT0101:00", res.Chip.Device)
+}
+
+// TestACPITableHeaderLine: acpi_tb_print_table_header prints
+// "%-4.4s 0x%8.8X%8.8X %06X (v%.2d %-6.6s %-8.8s %08X %-4.4s %08X)" after
+// acpi_tb_fix_string (a field ends at NUL; other unprintable bytes become
+// '?'). The reference Debian 6.1 boot on QEMU/SeaBIOS
+// (/work/shared/reference/linux-6.1-qemu-seabios/dmesg.txt, line 31) shows
+// "ACPI: TPM2 0x000000003FFD24BD 00004C (v04 BOCHS  BXPC     00000001 BXPC 00000001)";
+// the model prints the same after the table address, which it does not
+// know (it prints 0x00000000FFFF0000).
+func TestACPITableHeaderLine(t *testing.T) {
+	hdr := func(oem, tableID, creator string) []byte {
+		b := make([]byte, 76)
+		copy(b, "TPM2")
+		b[4] = 0x4C
+		b[8] = 4
+		copy(b[10:16], oem)
+		copy(b[16:24], tableID)
+		b[24] = 1
+		copy(b[28:32], creator)
+		b[32] = 1
+		return b
+	}
+	line := func(tbl []byte) string {
+		fw, _ := kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
+		pl := fw.Platform()
+		pl.ACPITables = map[string][]byte{"TPM2": tbl}
+		p, ok := kernel.LookupPreset(kernel.DefaultPreset)
+		require.True(t, ok)
+		res, err := kernel.Boot(p.Spec(pl))
+		require.NoError(t, err)
+		for _, l := range res.Log {
+			if strings.HasPrefix(l.Text, "ACPI: TPM2 ") {
+				return l.Text
+			}
+		}
+		t.Fatalf("no ACPI: TPM2 line in\n%s", res.FormatLog())
+		return ""
+	}
+	assert.Equal(t, "ACPI: TPM2 0x00000000FFFF0000 00004C (v04 BOCHS  BXPC     00000001 BXPC 00000001)",
+		line(hdr("BOCHS ", "BXPC    ", "BXPC")))
+	assert.Equal(t, "ACPI: TPM2 0x00000000FFFF0000 00004C (v04 A?B    X        00000001 C?   00000001)",
+		line(hdr("A\x01B\x00CD", "X\x00YYYYYY", "C\x7f")))
 }
