@@ -434,13 +434,23 @@ type recorder struct {
 	eng  transport.TPM
 	on   bool
 	cmds [][]byte
+	rcs  []uint32 // each command's response code
 }
 
 func (r *recorder) Send(cmd []byte) ([]byte, error) {
-	if r.on {
+	rsp, err := r.eng.Send(cmd)
+	if r.on && err == nil {
 		r.cmds = append(r.cmds, append([]byte(nil), cmd...))
+		r.rcs = append(r.rcs, responseCode(rsp))
 	}
-	return r.eng.Send(cmd)
+	return rsp, err
+}
+
+func responseCode(rsp []byte) uint32 {
+	if len(rsp) < 10 {
+		return 0xFFFFFFFF
+	}
+	return binary.BigEndian.Uint32(rsp[6:10])
 }
 
 // p4Measurements is how many files P4's boot measures after init.
@@ -494,14 +504,19 @@ func p4Sides(be *benchEnv) ([]benchSide, string, func(), error) {
 		return nil, "", nil, err
 	}
 	rec.on = false
-	cmds := rec.cmds
+	cmds, rcs := rec.cmds, rec.rcs
 	replay := func(int) error {
 		if err := sim.Reset(); err != nil {
 			return err
 		}
-		for _, c := range cmds {
-			if _, err := sim.Send(c); err != nil {
+		for i, c := range cmds {
+			rsp, err := sim.Send(c)
+			if err != nil {
 				return err
+			}
+			// The replay must do the boot's work, not fail early.
+			if rc := responseCode(rsp); rc != rcs[i] {
+				return errorf("replayed command %d answered %#x, the boot got %#x", i, rc, rcs[i])
 			}
 		}
 		return nil
