@@ -35,7 +35,7 @@ const busyPoll = 100 * time.Microsecond
 type FFAConfig struct {
 	Messenger Messenger
 	// Partition is the TPM service's descriptor (ID and properties): REQ2
-	// is used when it has PropDirectReq2Recv; 32-bit SMCs when it lacks
+	// is used when it has PropDirectReq2Recv and PropAArch64; 32-bit SMCs when it lacks
 	// PropAArch64 (mode_32bit_set).
 	Partition ffa.PartitionInfo
 	Clock     Clock
@@ -72,8 +72,14 @@ func (f *FFA) logf(level, format string, a ...any) {
 	}
 }
 
-// UsesReq2 reports whether requests go out as DIRECT_REQ2.
-func (f *FFA) UsesReq2() bool { return f.cfg.Partition.Properties.Has(ffa.PropDirectReq2Recv) }
+// UsesReq2 reports whether requests go out as DIRECT_REQ2: Linux's
+// ffa_partition_supports_direct_req2_recv (include/linux/arm_ffa.h) wants
+// the DIRECT_REQ2 receive property and a partition that is not in 32-bit
+// mode (tpm_crb_ffa_probe sets mode_32bit when PropAArch64 is clear).
+func (f *FFA) UsesReq2() bool {
+	p := f.cfg.Partition.Properties
+	return p.Has(ffa.PropDirectReq2Recv) && p.Has(ffa.PropAArch64)
+}
 
 // PartitionID returns the TPM partition's ID.
 func (f *FFA) PartitionID() ffa.ID { return f.cfg.Partition.ID }

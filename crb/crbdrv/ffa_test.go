@@ -85,7 +85,7 @@ func TestProbe(t *testing.T) {
 func TestReqSelection(t *testing.T) {
 	var logs []string
 	m := &fakeMsg{status: crb.StatusOK}
-	f, _ := newTestFFA(t, m, ffa.PropDirectReqRecv|ffa.PropDirectReq2Recv, &logs)
+	f, _ := newTestFFA(t, m, ffa.PropDirectReqRecv|ffa.PropDirectReq2Recv|ffa.PropAArch64, &logs)
 	require.NoError(t, f.Start(crb.QualifierLocalityRequest, 3))
 	assert.Equal(t, 1, m.r2, "REQ2 when the partition advertises it")
 	assert.Equal(t, [4]uint64{uint64(crb.FuncStart), 1, 3, 0}, m.last)
@@ -93,6 +93,12 @@ func TestReqSelection(t *testing.T) {
 	f2, _ := newTestFFA(t, m2, ffa.PropDirectReqRecv, &logs)
 	require.NoError(t, f2.Start(crb.QualifierCommand, 0))
 	assert.Equal(t, 1, m2.req, "REQ otherwise")
+	// ffa_partition_supports_direct_req2_recv also requires !mode_32bit:
+	// an AArch32 partition gets 32-bit DIRECT_REQ even with bit 9 set.
+	m3 := &fakeMsg{status: crb.StatusOK}
+	f3, _ := newTestFFA(t, m3, ffa.PropDirectReqRecv|ffa.PropDirectReq2Recv, &logs)
+	require.NoError(t, f3.Start(crb.QualifierCommand, 0))
+	assert.Equal(t, [2]int{1, 0}, [2]int{m3.req, m3.r2}, "REQ for a 32-bit partition")
 }
 
 func TestStatusToErrno(t *testing.T) {
@@ -119,14 +125,14 @@ func TestStatusToErrno(t *testing.T) {
 func TestBusyRetry(t *testing.T) {
 	var logs []string
 	m := &fakeMsg{status: crb.StatusOK, busyN: 5}
-	f, clk := newTestFFA(t, m, ffa.PropDirectReq2Recv, &logs)
+	f, clk := newTestFFA(t, m, ffa.PropDirectReq2Recv|ffa.PropAArch64, &logs)
 	require.NoError(t, f.Start(crb.QualifierCommand, 0))
 	assert.Equal(t, 6, m.r2)
 	assert.Equal(t, 5*busyPoll, clk.Now())
 	assert.Empty(t, logs)
 
 	m = &fakeMsg{status: crb.StatusOK, busyN: 1 << 30}
-	f, clk = newTestFFA(t, m, ffa.PropDirectReq2Recv, &logs)
+	f, clk = newTestFFA(t, m, ffa.PropDirectReq2Recv|ffa.PropAArch64, &logs)
 	err := f.Start(crb.QualifierCommand, 0)
 	assert.Equal(t, -crb.EBUSY, Errno(err))
 	assert.Contains(t, logs, "warn: Busy retry timed out")
