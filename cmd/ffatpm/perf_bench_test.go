@@ -8,12 +8,14 @@ import (
 )
 
 // The performance pairs of docs/performance.md as go test benchmarks. Each
-// pair's sides are sub-benchmarks named side=NAME, so that with -count N
-// the sides alternate (direct, chain, direct, chain, ...) and benchstat can
-// put them in columns:
+// pair's sides are sub-benchmarks named side=NAME, so that benchstat can put
+// them in columns. go test runs a sub-benchmark's -count repetitions back
+// to back, so to alternate the sides run go test in a loop:
 //
-//	go test -run '^$' -bench 'Perf/P1' -count 6 ./cmd/ffatpm | tee p1.txt
+//	for i in 1 2 3 4 5 6; do go test -run '^$' -bench 'Perf/P1' -benchtime 3000x ./cmd/ffatpm; done | tee p1.txt
 //	benchstat -col /side p1.txt
+//
+// BenchmarkPerfPairs (below) interleaves the sides inside one benchmark.
 //
 // Every side also reports cpu-ns/op: the CPU time of the benchmark's OS
 // thread (the simulator runs on it through cgo), which load from other
@@ -208,5 +210,50 @@ func BenchmarkPerfGrowth(b *testing.B) {
 				}
 			})
 		}
+	})
+}
+
+// BenchmarkPerfPairs runs each pair the way "ffatpm bench" does: b.N
+// operations per side, interleaved in blocks whose side order alternates,
+// on one locked thread; it reports every side's wall and CPU time per
+// operation and the CPU ratio. (go test runs a sub-benchmark's -count
+// repetitions back to back, so the side=... benchmarks above only
+// alternate when go test is run in a loop with -count 1.)
+//
+//	go test -run '^$' -bench 'PerfPairs' -benchtime 3000x -count 5 ./cmd/ffatpm
+func BenchmarkPerfPairs(b *testing.B) {
+	be := &benchEnv{ctx: context.Background()}
+	defer be.close()
+	pair := func(b *testing.B, sides []benchSide, done func(), err error, block int) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer done()
+		res, err := measureSides(sides, b.N, block)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range res {
+			b.ReportMetric(r.NsPerOp, r.Name+"-ns/op")
+			b.ReportMetric(r.CPUNsOp, r.Name+"-cpu-ns/op")
+		}
+		b.ReportMetric(res[len(res)-1].CPUNsOp/res[0].CPUNsOp, res[len(res)-1].Name+"/"+res[0].Name+"-cpu")
+	}
+	for _, c := range []benchCommand{{"PCR_Extend", benchPCRExtend}, {"GetRandom", benchGetRandom}, {"CreatePrimary", benchCreatePrimary}} {
+		b.Run("P1/cmd="+c.name, func(b *testing.B) {
+			sides, done, err := p1Sides(be, c)
+			pair(b, sides, done, err, 32)
+		})
+	}
+	b.Run("P3", func(b *testing.B) {
+		sides, _, done, err := p3Sides(be)
+		if err == nil {
+			sides = sides[:2] // raw go-tpm extend vs measurement
+		}
+		pair(b, sides, done, err, 32)
+	})
+	b.Run("P4", func(b *testing.B) {
+		sides, _, done, err := p4Sides(be)
+		pair(b, sides, done, err, 1)
 	})
 }
