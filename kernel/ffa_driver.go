@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/ffatpm/ffatpm/ffa"
@@ -86,9 +88,48 @@ func (k *Kernel) ffaCall(in ffa.Frame) ffa.Frame {
 	}
 	out := k.spec.Platform.Conduit.Call(in)
 	if k.spec.Trace && !k.quiet {
-		k.event(Event{Kind: EvFFACall, Detail: in.Func().String() + " -> " + out.Func().String()})
+		k.event(Event{Kind: EvFFACall, Detail: ffaCallSummary(in, out)})
 	}
 	return out
+}
+
+// ffaCallSummary renders one FF-A call for the trace: the function with
+// the argument that says what was asked (the version offered, the function
+// queried by FFA_FEATURES) and what came back (a version, FFA_SUCCESS, or
+// FFA_ERROR with its status). FFA_VERSION answers in w0 with a version or
+// NOT_SUPPORTED, not with a function ID (DEN0077 FFA_VERSION).
+func ffaCallSummary(in, out ffa.Frame) string {
+	call := in.Func().String()
+	switch in.Func() {
+	case ffa.FuncVersion:
+		call += "(" + ffa.Version(in.W(1)).String() + ")"
+		if int32(out.W(0)) < 0 {
+			return call + " -> " + ffa.Status(int32(out.W(0))).String()
+		}
+		return call + " -> " + ffa.Version(out.W(0)).String()
+	case ffa.FuncFeatures:
+		// w1 bit 31 clear: a feature ID, not a function ID.
+		switch q := in.W(1); {
+		case q == ffa.FeatureNPI:
+			call += "(feature NPI)"
+		case q == ffa.FeatureSRI:
+			call += "(feature SRI)"
+		case q == ffa.FeatureMEI:
+			call += "(feature MEI)"
+		case q&(1<<31) == 0:
+			call += fmt.Sprintf("(feature %d)", q)
+		default:
+			call += "(" + ffa.FuncID(q).String() + ")"
+		}
+	}
+	if err := out.Err(); err != nil {
+		var st ffa.Status
+		if errors.As(err, &st) {
+			return call + " -> FFA_ERROR(" + st.String() + ")"
+		}
+		return call + " -> FFA_ERROR(" + err.Error() + ")"
+	}
+	return call + " -> " + out.Func().String()
 }
 
 // ffaBusInit is arm_ffa_bus_init (subsys_initcall in bus.c).
