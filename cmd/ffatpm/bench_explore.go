@@ -131,6 +131,10 @@ type fastResult struct {
 	BootsPerS  float64       `json:"boots_per_s"`
 	PerCPUSec  float64       `json:"boots_per_cpu_s"`
 	IdleCores  float64       `json:"boots_per_s_all_cores_from_cpu"` // boots per CPU-second x CPUs: the rate on an otherwise idle machine
+	// OneThread is boots per thread CPU-second of one locked goroutine
+	// (no GC workers, no second core sharing caches): the upper bound
+	// per core.
+	OneThread float64 `json:"boots_per_thread_cpu_s"`
 }
 
 // benchExploreFast boots explore's space over and over on the model-only
@@ -180,6 +184,20 @@ func benchExploreFast(ctx context.Context, total int) (*fastResult, error) {
 	if cpu > 0 {
 		r.PerCPUSec = float64(total) / cpu.Seconds()
 		r.IdleCores = r.PerCPUSec * float64(g)
+	}
+	// One pass over the space on one locked thread.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fb := newFastBooter()
+	n := min(total, 4*len(specs))
+	c1 := threadCPU()
+	for i := 0; i < n; i++ {
+		if err := fb.boot(&specs[i%len(specs)]); err != nil {
+			return nil, err
+		}
+	}
+	if c := threadCPU() - c1; c > 0 {
+		r.OneThread = float64(n) / c.Seconds()
 	}
 	return r, nil
 }
