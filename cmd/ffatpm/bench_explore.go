@@ -101,23 +101,33 @@ func fastSpecs(points []point) ([]fastSpec, error) {
 	return out, nil
 }
 
-// fastBooter boots specs on its own FastWorld.
+// fastBooter boots specs on its own FastWorld, with one IMAProbe reset
+// before each boot.
 type fastBooter struct {
-	w  *kerneltest.FastWorld
-	pl kernel.Platform
+	w     *kerneltest.FastWorld
+	pl    kernel.Platform
+	probe kerneltest.IMAProbe
+	calls map[kernel.Level][]kernel.Initcall // the probe at each level, built once
 }
 
 func newFastBooter() *fastBooter {
 	w, pl := kerneltest.NewFastWorld(&kerneltest.FakeTPM{})
-	return &fastBooter{w: w, pl: pl}
+	f := &fastBooter{w: w, pl: pl, calls: map[kernel.Level][]kernel.Initcall{}}
+	for _, l := range []kernel.Level{kernel.LevelLate, kernel.LevelLateSync} {
+		f.calls[l] = []kernel.Initcall{f.probe.Initcall(l)}
+	}
+	return f
 }
 
 func (f *fastBooter) boot(fs *fastSpec, extra ...kernel.Initcall) error {
 	f.w.Reset()
+	f.probe = kerneltest.IMAProbe{}
 	spec := fs.spec
 	spec.Platform = f.pl
-	probe := &kerneltest.IMAProbe{}
-	spec.Initcalls = append(append([]kernel.Initcall{probe.Initcall(fs.imaLevel)}, fs.spec.Initcalls...), extra...)
+	spec.Initcalls = f.calls[fs.imaLevel]
+	if len(fs.spec.Initcalls) > 0 || len(extra) > 0 {
+		spec.Initcalls = append(append(append([]kernel.Initcall(nil), spec.Initcalls...), fs.spec.Initcalls...), extra...)
+	}
 	_, err := kernel.Boot(spec)
 	return err
 }
