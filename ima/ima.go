@@ -24,6 +24,7 @@ const (
 	logAllocatedFmt = "ima: Allocated hash algorithm: %s"
 	logTPMErrorFmt  = "ima: Error Communicating to TPM chip, result: %d"
 	logNoArchPolicy = "ima: No architecture policies found"
+	logPCRReadError = "ima: Error Communicating to TPM chip"
 )
 
 // Config is IMA's boot configuration: Kconfig defaults and the kernel
@@ -132,11 +133,7 @@ func (m *IMA) addBootAggregate(name string) error {
 		case !ok:
 			m.log("ima: No suitable TPM algorithm for boot aggregate")
 		case bank.Available():
-			d, err := BootAggregate(m.rot, bank)
-			if err != nil {
-				return err
-			}
-			ev.Digest = hashalg.Digest{Alg: bank, Digest: d}
+			ev.Digest = hashalg.Digest{Alg: bank, Digest: m.bootAggregateTolerant(bank)}
 		}
 	}
 	if m.tmpl.Name == TemplateIMA && ev.Digest.Alg != hashalg.SHA1 {
@@ -144,6 +141,25 @@ func (m *IMA) addBootAggregate(name string) error {
 	}
 	_, err := m.store(ev, m.tmpl, m.pcr)
 	return err
+}
+
+// bootAggregateTolerant is ima_calc_boot_aggregate_tfm: one tpm_digest
+// buffer, starting zeroed, read into for each register; ima_pcrread only
+// logs a failed read, so the buffer keeps the previous register's value
+// and init goes on.
+func (m *IMA) bootAggregateTolerant(bank hashalg.Alg) []byte {
+	h := bank.New()
+	d := make([]byte, bank.Size())
+	for _, i := range m.rot.BootAggregateIndices(bank) {
+		v, err := m.rot.Read(i, bank)
+		if err != nil || len(v) != bank.Size() {
+			m.log(logPCRReadError)
+		} else {
+			d = v
+		}
+		h.Write(d)
+	}
+	return h.Sum(nil)
 }
 
 // List returns the measurement list.

@@ -573,3 +573,35 @@ func TestExtendErrnoLogged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, logs, "ima: Error Communicating to TPM chip, result: -16")
 }
+
+// A PCR_Read that fails while init_ima computes boot_aggregate: Linux's
+// ima_pcrread logs and the aggregate hashes the previous register's value
+// again (one tpm_digest buffer); IMA still initialises with the TPM.
+func TestBootAggregateReadFailure(t *testing.T) {
+	soft := imatest.NewSoftTPM(hashalg.SHA1, hashalg.SHA256)
+	for i := 0; i < 10; i++ {
+		require.NoError(t, soft.Extend(i, digestsFor(soft.Banks(), byte(i+1))))
+	}
+	soft.FailRead = map[int]bool{0: true, 4: true}
+	var logs []string
+	m, err := ima.Init(ima.Config{}, soft, ima.BootAggregateName, func(l string) { logs = append(logs, l) })
+	require.NoError(t, err)
+	assert.False(t, m.Bypass())
+	n := 0
+	for _, l := range logs {
+		if l == "ima: Error Communicating to TPM chip" {
+			n++
+		}
+	}
+	assert.Equal(t, 2, n)
+	h := hashalg.SHA256.New()
+	prev := make([]byte, 32)
+	for i := 0; i < 10; i++ {
+		if i != 0 && i != 4 {
+			soft.FailRead = nil
+			prev, _ = soft.Read(i, hashalg.SHA256)
+		}
+		h.Write(prev)
+	}
+	assert.Equal(t, append([]byte("sha256:\x00"), h.Sum(nil)...), m.List().Entries()[0].Fields[0].Data)
+}

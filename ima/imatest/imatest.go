@@ -26,7 +26,9 @@ type SoftTPM struct {
 	FailExtend bool
 	// ExtendErr is the error a failing Extend returns; nil means ErrInjected.
 	ExtendErr error
-	Extends   int
+	// FailRead makes Read of these registers fail with ErrInjected.
+	FailRead map[int]bool
+	Extends  int
 }
 
 // ErrInjected is the error SoftTPM returns when told to fail.
@@ -88,6 +90,9 @@ func (s *SoftTPM) Read(index int, a hashalg.Alg) ([]byte, error) {
 	p, ok := s.pcrs[a]
 	if !ok {
 		return nil, fmt.Errorf("imatest: no %v bank", a)
+	}
+	if s.FailRead[index] {
+		return nil, ErrInjected
 	}
 	if index < 0 || index >= ima.TPMPCRs {
 		return nil, fmt.Errorf("imatest: PCR %d out of range", index)
