@@ -116,7 +116,7 @@ func sizes(quick bool) benchSize {
 			growth: []int{1000, 10000}, growthWindow: 500, maxK: 6}
 	}
 	return benchSize{p1Ops: 6000, p1CreateOps: 40, p2Ops: 3000, p3Ops: 3000, p4Ops: 30, p6Ops: 200000, p7Boots: 20, fastBoots: 400000,
-		growth: []int{1000, 10000, 100000}, growthWindow: 1000, maxK: 8}
+		growth: []int{1000, 10000, 100000}, growthWindow: 2000, maxK: 8}
 }
 
 func boolp(b bool) *bool { return &b }
@@ -320,7 +320,7 @@ func benchCases() []benchCase {
 				}
 				i++
 			}
-			res, err := measureSides([]benchSide{{name: fmt.Sprintf("at %d entries", m.List().Len()), op: func(int) error { i++; return op(i) }}}, sz.growthWindow, 64)
+			res, err := measureSides([]benchSide{{name: fmt.Sprintf("%dk (entries %d..%d)", size/1000, m.List().Len(), m.List().Len()+sz.growthWindow), op: func(int) error { i++; return op(i) }}}, sz.growthWindow, 64)
 			if err != nil {
 				return nil, err
 			}
