@@ -76,7 +76,10 @@ func presets() []preset {
 			name:    "seed-004-rtmr",
 			summary: "seed 002's failing build, IMA extending an RTMR-like register bank instead of the TPM",
 			source:  "seed 004, ima: rot: pluggable root of trust (TPM, TDX, VirtCCA), each with its default register",
-			s:       scenario{Kernel: "before-v6.17", RoT: "rtmr"},
+			// An RTMR bank is SHA-384 (TDX RTMRs are 48-byte registers), so
+			// IMA hashes with SHA-384 too; with another ima_hash the boot
+			// aggregate finds no matching bank and is recorded as zeros.
+			s: scenario{Kernel: "before-v6.17", RoT: "rtmr", Config: map[string]string{"IMA_DEFAULT_HASH": "sha384"}},
 		},
 	)
 }
