@@ -240,7 +240,25 @@ func (k *Kernel) crbRelinquishLocality(priv *crbPriv, loc int, viaChip bool) Err
 	return 0
 }
 
+// crbHasIdle is tpm_crb_has_idle: the start methods whose TPM takes
+// cmdReady/goIdle requests. Linux's tree leaves out ACPI start (2), command
+// buffer with ACPI start (8), Arm SMC (11) and Arm FF-A (15), so over FF-A
+// __crb_cmd_ready and __crb_go_idle return 0 without touching CTRL_REQ or
+// calling the TPM service. (A later patch, "tpm_crb: Add idle support for
+// the Arm FF-A start method", drops 15 from the list; crb/crbdrv's
+// ChipConfig.Idle models that form.)
+func crbHasIdle(sm uint32) bool {
+	switch sm {
+	case TPM2StartACPI, TPM2StartCRBACPI, TPM2StartCRBARMSMC, TPM2StartCRBARMFFA:
+		return false
+	}
+	return true
+}
+
 func (k *Kernel) crbCmdReady(priv *crbPriv, loc int, viaChip bool) Errno {
+	if !crbHasIdle(priv.sm) {
+		return 0
+	}
 	k.crbWrite(priv, crbCtrlReq, crbCtrlReqCmdReady)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
 		return e
@@ -253,6 +271,9 @@ func (k *Kernel) crbCmdReady(priv *crbPriv, loc int, viaChip bool) Errno {
 }
 
 func (k *Kernel) crbGoIdle(priv *crbPriv, loc int, viaChip bool) Errno {
+	if !crbHasIdle(priv.sm) {
+		return 0
+	}
 	k.crbWrite(priv, crbCtrlReq, crbCtrlReqGoIdle)
 	if e := k.crbFFAStartReachable(priv, crbFFAStartTypeCommand, loc); e != 0 {
 		return e
