@@ -203,6 +203,11 @@ func (k *Kernel) externalAbort(err error) {
 // waitReg32 is crb_wait_for_reg_32: poll until (reg & mask) == value.
 func (k *Kernel) waitReg32(priv *crbPriv, off uint64, mask, value uint32, timeout time.Duration) bool {
 	stop := k.clock.now + timeout
+	// skip: the register reads the same value until the kernel next writes
+	// or calls into the secure world, and reading it leaves no trace (no
+	// device side effect, no event). Then every further read of the poll
+	// would fail the same way, and only the virtual clock moves.
+	skip := !(k.spec.Trace && !k.quiet) && k.pureRead(priv.regsH+off, 4)
 	for {
 		if k.crbRead(priv, off)&mask == value {
 			return true
@@ -210,8 +215,44 @@ func (k *Kernel) waitReg32(priv *crbPriv, off uint64, mask, value uint32, timeou
 		if k.panicked || k.clock.now > stop {
 			return false
 		}
+		if skip {
+			k.clock.now = skipPoll(k.clock.now, stop, tpmPollSleep, k.costs.MMIO)
+			return false
+		}
 		k.clock.Advance(tpmPollSleep)
 	}
+}
+
+// PureReader is an optional interface of Platform.Mem. PureRead reports
+// that a read of size bytes at addr succeeds, has no side effect, and
+// returns the same value until the next Write to the memory or the next
+// call through the platform's FF-A conduit (virtual time passing does not
+// change it). The kernel then may skip the reads of a poll that cannot
+// succeed, moving the virtual clock as the reads would have. Memory that
+// cannot promise this must not implement it (or must answer false).
+type PureReader interface {
+	PureRead(addr uint64, size int) bool
+}
+
+func (k *Kernel) pureRead(addr uint64, size int) bool {
+	pr, ok := k.spec.Platform.Mem.(PureReader)
+	return ok && pr.PureRead(addr, size)
+}
+
+// skipPoll returns the virtual time at which a poll loop that has just
+// failed a read at now (with now <= stop) gives up: each further round
+// sleeps and reads again (Clock.Advance ignores negative steps), and the
+// loop stops after the first read made when the clock is past stop. It is
+// the slow loop's arithmetic without the reads.
+func skipPoll(now, stop, sleep, read time.Duration) time.Duration {
+	step := max(sleep, 0) + max(read, 0)
+	if step <= 0 {
+		// The slow loop would never end; keep its clock (never reached
+		// with the kernel's constants: tpmPollSleep > 0).
+		return now
+	}
+	n := (stop-now)/step + 1
+	return now + n*step
 }
 
 func (k *Kernel) crbRequestLocality(priv *crbPriv, loc int, viaChip bool) Errno {

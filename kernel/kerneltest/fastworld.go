@@ -337,3 +337,11 @@ func (w *FastWorld) WriteBytes(addr uint64, p []byte) error {
 func (w *FastWorld) Mapped(addr, size uint64) bool {
 	return addr >= FastCRBBase && size <= fastWindow && addr+size <= FastCRBBase+fastWindow
 }
+
+// PureRead implements kernel.PureReader: every read of the CRB window
+// succeeds, changes nothing, and returns what the last Write or Call left
+// (the world has no clock of its own).
+func (w *FastWorld) PureRead(addr uint64, size int) bool {
+	_, _, err := w.reg(addr)
+	return err == nil && size > 0 && size <= 8
+}
