@@ -347,18 +347,22 @@ func aggregateDigests(m *ima.IMA) (sha1, sha256 string) {
 		return zero1, zero256
 	}
 	rot := m.RootOfTrust()
-	s1, s256 := zero1, zero256
-	if hasBank(rot, hashalg.SHA1) {
-		if d, err := ima.BootAggregate(rot, hashalg.SHA1); err == nil {
-			s1 = hex.EncodeToString(d)
+	tpm, _ := rot.(*ima.TPM)
+	bank := func(alg hashalg.Alg, zero string) string {
+		if !hasBank(rot, alg) {
+			return zero
 		}
-	}
-	if hasBank(rot, hashalg.SHA256) {
-		if d, err := ima.BootAggregate(rot, hashalg.SHA256); err == nil {
-			s256 = hex.EncodeToString(d)
+		if tpm != nil {
+			if d, ok := batchedAggregate(tpm, alg); ok {
+				return hex.EncodeToString(d)
+			}
 		}
+		if d, err := ima.BootAggregate(rot, alg); err == nil {
+			return hex.EncodeToString(d)
+		}
+		return zero
 	}
-	return s1, s256
+	return bank(hashalg.SHA1, zero1), bank(hashalg.SHA256, zero256)
 }
 
 func hasBank(rot ima.RootOfTrust, a hashalg.Alg) bool {
