@@ -42,10 +42,11 @@ baseline in the same run, and prints a table of ratios:
 Every pair runs interleaved in blocks (side order alternating), on one
 locked OS thread, so load from other processes falls on both sides alike.
 Each side shows wall time per operation and this thread's CPU time per
-operation (getrusage RUSAGE_THREAD; the simulator runs on the calling
-thread through cgo). On a loaded machine trust the CPU ratio; the wall
-ratio is shown too. Socket sides (P2) do their work in other threads and
-processes: only their wall time means something.
+operation (clock_gettime CLOCK_THREAD_CPUTIME_ID; the simulator runs on
+the calling thread through cgo). On a loaded machine trust the CPU ratio;
+the wall ratio is shown too. Socket sides (P2) do their work in other
+threads and processes: their CPU time is that of every thread of the
+client and server processes (/proc/PID/task/*/schedstat).
 
 swtpm is started on a free loopback port pair with a fresh state directory
 and stopped at the end; when it is not installed the swtpm columns are
