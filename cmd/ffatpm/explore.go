@@ -439,28 +439,43 @@ func printMatrix(w io.Writer, rs []exploreResult, total int) {
 		fmt.Fprintln(tw, "FFA\tCRB\tCRB_FFA\tffa_init\tregister\tbug_on\tbus_in_ffa_init\tima_late\tdevice order\tlate order\ttpm0 at\tsmallest fix")
 		for _, r := range g {
 			p := r.Point
-			reg := "-"
-			if r.TPMRegistered != nil {
-				reg = r.TPMRegistered.Level + " " + r.TPMRegistered.Initcall
-			}
-			fix := "-"
-			if len(r.Fix) > 0 {
-				var parts []string
-				for _, c := range r.Fix {
-					parts = append(parts, c.String())
-				}
-				fix = strings.Join(parts, " ")
-				if r.FixVerdict != "tpm" {
-					fix += " (-> " + r.FixVerdict + ")"
-				}
-			} else if v != "tpm" {
-				fix = "none keeps this order"
-			}
+			reg := registeredCell(r.TPMRegistered)
+			fix := fixCell(r.Fix, r.FixVerdict, v, "none keeps this order")
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%v\t%v\t%s\t%s\t%s\t%s\t%s\n", p.FFA, p.CRB, p.CRBFFA, p.FFAInitcall,
 				p.CRBFFARegister, p.CRBFFABugOn, p.FFABusInit, p.IMALate, orDash(shortOrder(p.Device)), orDash(shortOrder(p.Late)), reg, fix)
 		}
 		tw.Flush()
 	}
+}
+
+// registeredCell is the "tpm0 at" column of an explore table: the level and
+// initcall where the chip registered, or "-".
+func registeredCell(reg *registration) string {
+	if reg == nil {
+		return "-"
+	}
+	return reg.Level + " " + reg.Initcall
+}
+
+// fixCell is the "smallest fix" column: the changes, with the verdict they
+// reach when it is not "tpm"; none when a failing point has no fix; "-" for
+// a point that needs none.
+func fixCell(fix []fixChange, fixVerdict, verdict, none string) string {
+	if len(fix) == 0 {
+		if verdict != "tpm" {
+			return none
+		}
+		return "-"
+	}
+	parts := make([]string, 0, len(fix))
+	for _, c := range fix {
+		parts = append(parts, c.String())
+	}
+	out := strings.Join(parts, " ")
+	if fixVerdict != "tpm" {
+		out += " (-> " + fixVerdict + ")"
+	}
+	return out
 }
 
 func orDash(s string) string {

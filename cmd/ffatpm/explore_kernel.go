@@ -283,23 +283,8 @@ func printKernelMatrix(w io.Writer, rs []kernelExploreResult, knobs []verdict.Kn
 				}
 				cols = append(cols, val)
 			}
-			reg := "-"
-			if r.TPMRegistered != nil {
-				reg = r.TPMRegistered.Level + " " + r.TPMRegistered.Initcall
-			}
-			fix := "-"
-			if len(r.Fix) > 0 {
-				var parts []string
-				for _, c := range r.Fix {
-					parts = append(parts, c.String())
-				}
-				fix = strings.Join(parts, " ")
-				if r.FixVerdict != "tpm" {
-					fix += " (-> " + r.FixVerdict + ")"
-				}
-			} else if v != "tpm" {
-				fix = "none"
-			}
+			reg := registeredCell(r.TPMRegistered)
+			fix := fixCell(r.Fix, r.FixVerdict, v, "none")
 			if same {
 				fix += "   <- this kernel"
 			}
