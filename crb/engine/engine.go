@@ -34,7 +34,15 @@ type Simulator struct {
 	mu     sync.Mutex
 	sim    *simulator.Simulator
 	closed bool
+	// scratch receives each response before it is copied out at its own
+	// size: a fresh 4 KiB slice per command cost more (allocation and
+	// clearing) than the TPM work of a small command.
+	scratch [maxResponse]byte
 }
+
+// maxResponse is the simulator's MAX_RESPONSE_SIZE (4096 in the reference
+// implementation's TpmProfile.h).
+const maxResponse = 4096
 
 // SimulatorOptions choose how the simulator starts.
 type SimulatorOptions struct {
@@ -81,12 +89,13 @@ func (s *Simulator) Send(cmd []byte) ([]byte, error) {
 	if _, err := s.sim.Write(cmd); err != nil {
 		return nil, fmt.Errorf("engine: simulator: %w", err)
 	}
-	buf := make([]byte, 4096)
-	n, err := s.sim.Read(buf)
+	n, err := s.sim.Read(s.scratch[:])
 	if err != nil {
 		return nil, fmt.Errorf("engine: simulator read: %w", err)
 	}
-	return buf[:n], nil
+	// The caller owns the response (go-tpm may keep slices of it), so it
+	// gets a copy of exactly the bytes the TPM wrote.
+	return append([]byte(nil), s.scratch[:n]...), nil
 }
 
 // Reset power-cycles the TPM (TPM2_Shutdown, _TPM_Init, TPM2_Startup).
