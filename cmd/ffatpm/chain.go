@@ -162,10 +162,20 @@ type imaInputs struct {
 	lateRetry bool
 	rot       string
 	files     []ima.File
+	// firmware is what the firmware measures, digests computed once per
+	// scenario (nil: eventlog.DefaultComponents, hashed at each boot).
+	firmware []eventlog.Component
+}
+
+// defaultFirmware is the default firmware's components with their digests
+// for every bank a TPM may have, so that boots of one scenario do not hash
+// the same images again.
+func defaultFirmware() []eventlog.Component {
+	return eventlog.Precompute(eventlog.DefaultComponents(eventlog.Images{}), hashalg.Known())
 }
 
 func imaInputsOf(sc *scenario) (imaInputs, error) {
-	im := imaInputs{lateRetry: sc.IMALateRetry != nil && *sc.IMALateRetry, rot: sc.RoT, files: ima.EmbeddedFiles()}
+	im := imaInputs{lateRetry: sc.IMALateRetry != nil && *sc.IMALateRetry, rot: sc.RoT, files: ima.EmbeddedFiles(), firmware: defaultFirmware()}
 	if im.rot == "" {
 		im.rot = "tpm"
 	}
@@ -218,7 +228,11 @@ func bootSpec(ctx context.Context, spec kernel.Spec, im imaInputs, opt bootOptio
 
 	// Firmware: measured boot into PCR 0..9 and the TCG event log. It runs
 	// before the kernel, in the secure world's view of the TPM.
-	elog, err := imakernel.MeasureFirmware(plat.Engine, eventlog.Images{})
+	firmware := im.firmware
+	if firmware == nil {
+		firmware = eventlog.DefaultComponents(eventlog.Images{})
+	}
+	elog, err := imakernel.MeasureComponents(plat.Engine, firmware)
 	if err != nil {
 		return nil, fmt.Errorf("firmware: %w", err)
 	}

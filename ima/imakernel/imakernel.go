@@ -369,6 +369,17 @@ func MeasureFirmware(eng transport.TPM, im eventlog.Images) (*eventlog.Log, erro
 	return eventlog.Measure(rot, eventlog.DefaultComponents(im), 0)
 }
 
+// MeasureComponents is MeasureFirmware for components the caller built
+// (for example eventlog.Precompute of DefaultComponents, once per
+// scenario).
+func MeasureComponents(eng transport.TPM, comps []eventlog.Component) (*eventlog.Log, error) {
+	rot, err := ima.NewTPM(eng)
+	if err != nil {
+		return nil, err
+	}
+	return eventlog.Measure(rot, comps, 0)
+}
+
 // MeasureFirmwareRTMR is MeasureFirmware for a confidential guest: the
 // same components, measured into the RTMR bank by TCG PCR number
 // (ima.PCRToRTMR), so an RTMR boot_aggregate covers the firmware.
