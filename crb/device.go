@@ -533,6 +533,51 @@ func (d *Device) ReadMMIO(off uint64, size int) (uint64, error) {
 	return q, nil
 }
 
+// ReadMMIOBlock is phys.BlockDevice: a run inside one locality's data
+// buffer reads as the run of 1- and 8-byte ReadMMIO accesses would.
+func (d *Device) ReadMMIOBlock(off uint64, p []byte) bool {
+	n, o, ok := bufferRun(off, len(p))
+	if !ok {
+		return false
+	}
+	d.mu.Lock()
+	copy(p, d.loc[n].buf[o:])
+	d.mu.Unlock()
+	return true
+}
+
+// WriteMMIOBlock is phys.BlockDevice: a run inside one locality's data
+// buffer is stored as the run of 1- and 8-byte WriteMMIO accesses would
+// store it (nothing while another locality is active or a command runs).
+func (d *Device) WriteMMIOBlock(off uint64, p []byte) bool {
+	n, o, ok := bufferRun(off, len(p))
+	if !ok {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.active != n || d.state == StateExecuting {
+		return true
+	}
+	l := &d.loc[n]
+	copy(l.buf[o:], p)
+	l.dirty = max(l.dirty, o+len(p))
+	return true
+}
+
+// bufferRun locates a run of n bytes at window offset off inside one
+// locality's data buffer.
+func bufferRun(off uint64, n int) (loc, o int, ok bool) {
+	if n <= 0 || off/LocalityStride >= NumLocalities {
+		return 0, 0, false
+	}
+	r := off % LocalityStride
+	if r < DataBufferOffset || r-DataBufferOffset+uint64(n) > DataBufferSize {
+		return 0, 0, false
+	}
+	return int(off / LocalityStride), int(r - DataBufferOffset), true
+}
+
 // readQuad returns the aligned 8 bytes of registers at r. Caller holds d.mu.
 func (d *Device) readQuad(n int, r uint64) uint64 {
 	l := &d.loc[n]

@@ -3,9 +3,11 @@ package kernel
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ffatpm/ffatpm/crb"
+	"github.com/ffatpm/ffatpm/ffa/phys"
 )
 
 // This file models drivers/char/tpm/tpm_crb.c for the ACPI TPM2 table with
@@ -232,6 +234,17 @@ func (k *Kernel) waitReg32(priv *crbPriv, off uint64, mask, value uint32, timeou
 // cannot promise this must not implement it (or must answer false).
 type PureReader interface {
 	PureRead(addr uint64, size int) bool
+}
+
+// BlockIO is an optional interface of Platform.Mem (phys.Accessor has it):
+// memcpy_fromio / memcpy_toio of a CRB data buffer in one call. ReadIO and
+// WriteIO report false, having done nothing, when they cannot serve the
+// run; the kernel then makes the single accesses (and sees their faults).
+// On true the virtual clock moves as the phys.IOAccesses single accesses
+// would have moved it.
+type BlockIO interface {
+	ReadIO(addr uint64, p []byte) bool
+	WriteIO(addr uint64, p []byte) bool
 }
 
 func (k *Kernel) pureRead(addr uint64, size int) bool {
@@ -477,6 +490,10 @@ func (k *Kernel) crbCancel(priv *crbPriv) {
 // writeBuf / readBuf are arm64's __memcpy_toio / __memcpy_fromio: byte
 // accesses up to an 8-byte boundary, then 8-byte accesses, then bytes.
 func (k *Kernel) writeBuf(addr uint64, p []byte) {
+	if bio, ok := k.spec.Platform.Mem.(BlockIO); ok && !k.panicked && bio.WriteIO(addr, p) {
+		k.clock.Advance(time.Duration(phys.IOAccesses(addr, len(p))) * k.costs.MMIO)
+		return
+	}
 	for len(p) > 0 && !k.panicked {
 		if addr%8 == 0 && len(p) >= 8 {
 			k.iowrite(addr, 8, binary.LittleEndian.Uint64(p))
@@ -490,6 +507,13 @@ func (k *Kernel) writeBuf(addr uint64, p []byte) {
 
 // readBuf appends n bytes read from addr to out.
 func (k *Kernel) readBuf(out []byte, addr uint64, n int) []byte {
+	if bio, ok := k.spec.Platform.Mem.(BlockIO); ok && !k.panicked && n > 0 {
+		out = slices.Grow(out, n)
+		if bio.ReadIO(addr, out[len(out):len(out)+n]) {
+			k.clock.Advance(time.Duration(phys.IOAccesses(addr, n)) * k.costs.MMIO)
+			return out[:len(out)+n]
+		}
+	}
 	for n > 0 && !k.panicked {
 		if addr%8 == 0 && n >= 8 {
 			out = binary.LittleEndian.AppendUint64(out, k.ioread(addr, 8))

@@ -58,6 +58,33 @@ type Device interface {
 	WriteMMIO(off uint64, size int, v uint64) error
 }
 
+// BlockDevice is an optional Device interface for a run of the device's
+// window that behaves as plain memory (a CRB data buffer). ReadMMIOBlock
+// and WriteMMIOBlock move p in one call, with the effect of the sequence of
+// accesses Linux's memcpy_fromio / memcpy_toio would make over the run (see
+// IOAccesses). Each returns false, having changed nothing, when the run is
+// not such memory; the caller then makes the accesses one by one.
+type BlockDevice interface {
+	ReadMMIOBlock(off uint64, p []byte) bool
+	WriteMMIOBlock(off uint64, p []byte) bool
+}
+
+// IOAccesses is the number of accesses Linux's memcpy_toio and
+// memcpy_fromio (arch/arm64/kernel/io.c, __memcpy_toio) make to copy n
+// bytes at addr: single bytes up to an 8-byte boundary, 8-byte accesses,
+// then single bytes for the tail.
+func IOAccesses(addr uint64, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	head := int((8 - addr%8) % 8)
+	if head >= n {
+		return n
+	}
+	rest := n - head
+	return head + rest/8 + rest%8
+}
+
 // Region describes one range of the address space.
 type Region struct {
 	Name     string
@@ -378,6 +405,38 @@ func (a Accessor) WriteBytes(addr uint64, p []byte) error {
 	}
 	r.writeAt(addr-r.Base, p)
 	return nil
+}
+
+// ReadIO is memcpy_fromio over a device that serves the run as a block: it
+// fills p from the MMIO window at addr in one call and reports true, or
+// reports false, having done nothing, when the run is not inside one MMIO
+// region this accessor may read whose device implements BlockDevice and
+// accepts the run. On false the caller makes the accesses one by one (and
+// gets their errors).
+func (a Accessor) ReadIO(addr uint64, p []byte) bool {
+	r, bd := a.blockDevice(addr, len(p))
+	return bd != nil && bd.ReadMMIOBlock(addr-r.Base, p)
+}
+
+// WriteIO is memcpy_toio, with the same rules as ReadIO.
+func (a Accessor) WriteIO(addr uint64, p []byte) bool {
+	r, bd := a.blockDevice(addr, len(p))
+	return bd != nil && bd.WriteMMIOBlock(addr-r.Base, p)
+}
+
+func (a Accessor) blockDevice(addr uint64, n int) (*region, BlockDevice) {
+	if a.bus == nil || n <= 0 {
+		return nil, nil
+	}
+	r := a.bus.find(addr)
+	if r == nil || r.Kind != MMIO || (r.Security == Secure && a.world != Secure) || !r.Contains(addr, uint64(n)) {
+		return nil, nil
+	}
+	bd, ok := r.dev.(BlockDevice)
+	if !ok {
+		return nil, nil
+	}
+	return r, bd
 }
 
 // ZeroBytes clears n bytes of RAM at addr.

@@ -210,3 +210,45 @@ func FuzzAccess(f *testing.F) {
 		}
 	})
 }
+
+// IOAccesses counts what the memcpy_toio loop does: bytes up to an 8-byte
+// boundary, 8-byte accesses, bytes for the tail.
+func TestIOAccesses(t *testing.T) {
+	loop := func(addr uint64, n int) int {
+		c := 0
+		for n > 0 {
+			if addr%8 == 0 && n >= 8 {
+				addr, n = addr+8, n-8
+			} else {
+				addr, n = addr+1, n-1
+			}
+			c++
+		}
+		return c
+	}
+	for addr := uint64(0x1000); addr < 0x1010; addr++ {
+		for n := -1; n < 70; n++ {
+			assert.Equal(t, loop(addr, n), phys.IOAccesses(addr, n), "addr %#x n %d", addr, n)
+		}
+	}
+	assert.Equal(t, 2+1+3, phys.IOAccesses(0x6, 13), "2 head bytes, one quad, 3 tail bytes")
+}
+
+// A device without BlockDevice, RAM and misuse: ReadIO/WriteIO decline and
+// the caller falls back to single accesses.
+func TestIODeclines(t *testing.T) {
+	bus := phys.NewBus()
+	require.NoError(t, bus.AddRAM("ram", "ns", 0x1000, 0x1000, phys.NonSecure))
+	require.NoError(t, bus.AddMMIO("dev", "x", 0x4000, 0x1000, phys.NonSecure, plainDev{}))
+	a := bus.Accessor(phys.NonSecure)
+	p := make([]byte, 8)
+	assert.False(t, a.WriteIO(0x1000, p), "RAM is not MMIO")
+	assert.False(t, a.ReadIO(0x4000, p), "device without BlockDevice")
+	assert.False(t, a.ReadIO(0x9000, p), "unmapped")
+	assert.False(t, phys.Accessor{}.WriteIO(0x4000, p), "zero accessor")
+}
+
+type plainDev struct{}
+
+func (plainDev) ReadMMIO(uint64, int) (uint64, error) { return 0, nil }
+func (plainDev) WriteMMIO(uint64, int, uint64) error  { return nil }
