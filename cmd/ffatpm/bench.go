@@ -13,7 +13,7 @@ import (
 )
 
 const benchHelp = `
-Usage: ffatpm bench [--quick] [--only IDS] [--json] [--swtpm PATH | --no-swtpm]
+Usage: ffatpm bench [--quick] [--only IDS] [--json] [--swtpm PATH | --no-swtpm] [--serve-env KEY=VALUE]
 
 Measures what the emulated chain costs, each time side by side with its
 baseline in the same run, and prints a table of ratios:
@@ -61,6 +61,10 @@ Examples:
   ffatpm bench                     # everything (about a minute on 2 idle cores)
   ffatpm bench --quick             # fewer operations, smaller growth steps
   ffatpm bench --only P1,P6        # just those rows
+  ffatpm bench --only P2 --serve-env GODEBUG=schedtrace=2147483647
+                                   # P2 with the Go runtime's monitor thread
+                                   # kept out of its deep sleep (see
+                                   # docs/performance.md, P2)
   ffatpm bench --json | jq '.rows[] | {id, name, ratio, met}'
 
 Exit status: 0 when every measurement ran (whether or not its target was
@@ -361,6 +365,14 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	only := fs.String("only", "", "run only these measurements: comma-separated `IDS` (P1..P7, G1, G2)")
 	swPath := fs.String("swtpm", "", "the swtpm executable (`PATH`; default: swtpm from $PATH)")
 	noSw := fs.Bool("no-swtpm", false, "do not start swtpm (its columns are skipped)")
+	var serveEnv []string
+	fs.Func("serve-env", "add `KEY=VALUE` to the environment of P2's \"ffatpm serve\" process (repeatable), e.g. GODEBUG=schedtrace=2147483647", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		serveEnv = append(serveEnv, v)
+		return nil
+	})
 	if done, code := parseFlags(e, fs, benchHelp, args); done {
 		return code
 	}
@@ -379,7 +391,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		}
 		want[id] = true
 	}
-	be := &benchEnv{ctx: ctx, quick: *quick, self: e.self, swPath: *swPath}
+	be := &benchEnv{ctx: ctx, quick: *quick, self: e.self, swPath: *swPath, serveEnv: serveEnv}
 	if *noSw {
 		be.noSw = "--no-swtpm"
 	}

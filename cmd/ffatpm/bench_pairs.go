@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,7 +81,8 @@ type benchEnv struct {
 	noSw   string // why swtpm is not available ("" when it is or was not wanted yet)
 	swPath string // --swtpm
 
-	serveHow string // how P2 ran "ffatpm serve"
+	serveHow string   // how P2 ran "ffatpm serve"
+	serveEnv []string // --serve-env: added to the serve process's environment
 }
 
 func (be *benchEnv) simulator() (*engine.Simulator, error) {
@@ -205,7 +207,7 @@ func serveInProcess(eng transport.TPM) (transport.TPM, func(), error) {
 
 // serveProcess starts "ffatpm serve --addr 127.0.0.1:PORT" (self is the
 // ffatpm executable) and returns a go-tpm client of it.
-func serveProcess(ctx context.Context, self string) (transport.TPM, func(), int, error) {
+func serveProcess(ctx context.Context, self string, env []string) (transport.TPM, func(), int, error) {
 	port, err := freePortPair()
 	if err != nil {
 		return nil, nil, 0, err
@@ -214,6 +216,9 @@ func serveProcess(ctx context.Context, self string) (transport.TPM, func(), int,
 	cctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(cctx, self, "serve", "--addr", addr)
 	cmd.Args[0] = "ffatpm"
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
 	out := &syncBuffer{}
@@ -260,8 +265,11 @@ func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
 		servePID  int
 	)
 	if be.self != "" {
-		served, stopServe, servePID, err = serveProcess(be.ctx, be.self)
+		served, stopServe, servePID, err = serveProcess(be.ctx, be.self, be.serveEnv)
 		be.serveHow = "\"ffatpm serve\" run as its own process (simulator backend)"
+		if len(be.serveEnv) > 0 {
+			be.serveHow += " with " + strings.Join(be.serveEnv, " ")
+		}
 	} else {
 		served, stopServe, err = serveInProcess(sim)
 		be.serveHow = "serve's server run in this process (no ffatpm executable: go test)"
