@@ -193,6 +193,8 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 		costs = *spec.Costs
 	}
 	k := &Kernel{spec: spec, cfg: cfg, costs: costs, quiet: spec.Quiet, res: &Result{}}
+	k.pure, _ = spec.Platform.Mem.(PureReader)
+	k.bio, _ = spec.Platform.Mem.(BlockIO)
 	if !spec.Quiet {
 		k.res.Notes = append(k.res.Notes, cfg.Notes()...)
 	}

@@ -13,6 +13,11 @@ type Kernel struct {
 	costs Costs
 	clock Clock
 
+	// Optional interfaces of spec.Platform.Mem, looked up once per boot.
+	pure  PureReader
+	bio   BlockIO
+	ioBuf []byte // writeBuf's copy of what it hands to bio
+
 	log    []LogLine
 	events []Event
 	quiet  bool

@@ -248,8 +248,7 @@ type BlockIO interface {
 }
 
 func (k *Kernel) pureRead(addr uint64, size int) bool {
-	pr, ok := k.spec.Platform.Mem.(PureReader)
-	return ok && pr.PureRead(addr, size)
+	return k.pure != nil && k.pure.PureRead(addr, size)
 }
 
 // skipPoll returns the virtual time at which a poll loop that has just
@@ -490,9 +489,15 @@ func (k *Kernel) crbCancel(priv *crbPriv) {
 // writeBuf / readBuf are arm64's __memcpy_toio / __memcpy_fromio: byte
 // accesses up to an 8-byte boundary, then 8-byte accesses, then bytes.
 func (k *Kernel) writeBuf(addr uint64, p []byte) {
-	if bio, ok := k.spec.Platform.Mem.(BlockIO); ok && !k.panicked && bio.WriteIO(addr, p) {
-		k.clock.Advance(time.Duration(phys.IOAccesses(addr, len(p))) * k.costs.MMIO)
-		return
+	if k.bio != nil && !k.panicked {
+		// Through the kernel's own buffer, so that p (often a command
+		// built on the caller's stack) does not escape into the interface
+		// call.
+		k.ioBuf = append(k.ioBuf[:0], p...)
+		if k.bio.WriteIO(addr, k.ioBuf) {
+			k.clock.Advance(time.Duration(phys.IOAccesses(addr, len(p))) * k.costs.MMIO)
+			return
+		}
 	}
 	for len(p) > 0 && !k.panicked {
 		if addr%8 == 0 && len(p) >= 8 {
@@ -507,9 +512,9 @@ func (k *Kernel) writeBuf(addr uint64, p []byte) {
 
 // readBuf appends n bytes read from addr to out.
 func (k *Kernel) readBuf(out []byte, addr uint64, n int) []byte {
-	if bio, ok := k.spec.Platform.Mem.(BlockIO); ok && !k.panicked && n > 0 {
+	if k.bio != nil && !k.panicked && n > 0 {
 		out = slices.Grow(out, n)
-		if bio.ReadIO(addr, out[len(out):len(out)+n]) {
+		if k.bio.ReadIO(addr, out[len(out):len(out)+n]) {
 			k.clock.Advance(time.Duration(phys.IOAccesses(addr, n)) * k.costs.MMIO)
 			return out[:len(out)+n]
 		}
