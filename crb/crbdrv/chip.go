@@ -342,6 +342,12 @@ func (c *Chip) copyFrom(op string, addr uint64, p []byte) error {
 	if b, ok := c.cfg.MMIO.(BlockMMIO); ok && b.ReadIO(addr, p) {
 		return nil
 	}
+	return c.copyFromSingle(op, addr, p)
+}
+
+// copyFromSingle is copyFrom one access at a time. p does not escape, so a
+// caller's small array stays on its stack.
+func (c *Chip) copyFromSingle(op string, addr uint64, p []byte) error {
 	for len(p) > 0 {
 		size := 8
 		if addr%8 != 0 || len(p) < 8 {
@@ -558,7 +564,7 @@ func (c *Chip) recv() ([]byte, error) {
 		return nil, &Error{Op: op, Errno: -crb.EIO, Err: errors.New("CTRL_STS.tpmSts: TPM in fatal error")}
 	}
 	var hdr [8]byte
-	if err := c.copyFrom(op, c.rsp, hdr[:]); err != nil {
+	if err := c.copyFromSingle(op, c.rsp, hdr[:]); err != nil {
 		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[2:6])
