@@ -89,6 +89,48 @@ func (a Alg) New() hash.Hash {
 // Sum hashes data; it panics only on a programming error (an algorithm that
 // is not Available), which callers rule out with Available first.
 func (a Alg) Sum(data ...[]byte) []byte {
+	// One-shot sums keep the hash state on the stack; parts are joined in a
+	// stack buffer when they are small (template fields, old || digest).
+	var one []byte
+	var buf [sumJoinMax]byte
+	switch len(data) {
+	case 0:
+	case 1:
+		one = data[0]
+	default:
+		n := 0
+		for _, d := range data {
+			n += len(d)
+		}
+		if n > len(buf) {
+			return a.sumStream(data)
+		}
+		one = buf[:0]
+		for _, d := range data {
+			one = append(one, d...)
+		}
+	}
+	switch a {
+	case SHA1:
+		s := sha1.Sum(one) //nolint:gosec
+		return s[:]
+	case SHA256:
+		s := sha256.Sum256(one)
+		return s[:]
+	case SHA384:
+		s := sha512.Sum384(one)
+		return s[:]
+	case SHA512:
+		s := sha512.Sum512(one)
+		return s[:]
+	}
+	return a.sumStream(data)
+}
+
+// sumJoinMax is the largest multi-part input Sum joins on the stack.
+const sumJoinMax = 512
+
+func (a Alg) sumStream(data [][]byte) []byte {
 	h := a.New()
 	if h == nil {
 		panic(fmt.Sprintf("hashalg: %v is not available", a))
