@@ -13,7 +13,7 @@ import (
 )
 
 const benchHelp = `
-Usage: ffatpm bench [--quick] [--only IDS] [--json] [--swtpm PATH | --no-swtpm] [--serve-env KEY=VALUE]
+Usage: ffatpm bench [--quick] [--only IDS] [--json] [--swtpm PATH | --no-swtpm] [--serve-env KEY=VALUE] [--serve-arg ARG]
 
 Measures what the emulated chain costs, each time side by side with its
 baseline in the same run, and prints a table of ratios:
@@ -61,9 +61,8 @@ Examples:
   ffatpm bench                     # everything (about a minute on 2 idle cores)
   ffatpm bench --quick             # fewer operations, smaller growth steps
   ffatpm bench --only P1,P6        # just those rows
-  ffatpm bench --only P2 --serve-env GODEBUG=schedtrace=2147483647
-                                   # P2 with the Go runtime's monitor thread
-                                   # kept out of its deep sleep (see
+  ffatpm bench --only P2 --serve-arg=--netpoller
+                                   # P2 with serve on Go's netpoller (see
                                    # docs/performance.md, P2)
   ffatpm bench --json | jq '.rows[] | {id, name, ratio, met}'
 
@@ -373,6 +372,11 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		serveEnv = append(serveEnv, v)
 		return nil
 	})
+	var serveArgs []string
+	fs.Func("serve-arg", "add `ARG` to P2's \"ffatpm serve\" command line (repeatable), e.g. --netpoller", func(v string) error {
+		serveArgs = append(serveArgs, v)
+		return nil
+	})
 	if done, code := parseFlags(e, fs, benchHelp, args); done {
 		return code
 	}
@@ -391,7 +395,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 		}
 		want[id] = true
 	}
-	be := &benchEnv{ctx: ctx, quick: *quick, self: e.self, swPath: *swPath, serveEnv: serveEnv}
+	be := &benchEnv{ctx: ctx, quick: *quick, self: e.self, swPath: *swPath, serveEnv: serveEnv, serveArgs: serveArgs}
 	if *noSw {
 		be.noSw = "--no-swtpm"
 	}

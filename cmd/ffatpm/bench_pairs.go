@@ -81,8 +81,9 @@ type benchEnv struct {
 	noSw   string // why swtpm is not available ("" when it is or was not wanted yet)
 	swPath string // --swtpm
 
-	serveHow string   // how P2 ran "ffatpm serve"
-	serveEnv []string // --serve-env: added to the serve process's environment
+	serveHow  string   // how P2 ran "ffatpm serve"
+	serveEnv  []string // --serve-env: added to the serve process's environment
+	serveArgs []string // --serve-arg: added to its command line
 }
 
 func (be *benchEnv) simulator() (*engine.Simulator, error) {
@@ -207,14 +208,14 @@ func serveInProcess(eng transport.TPM) (transport.TPM, func(), error) {
 
 // serveProcess starts "ffatpm serve --addr 127.0.0.1:PORT" (self is the
 // ffatpm executable) and returns a go-tpm client of it.
-func serveProcess(ctx context.Context, self string, env []string) (transport.TPM, func(), int, error) {
+func serveProcess(ctx context.Context, self string, env, args []string) (transport.TPM, func(), int, error) {
 	port, err := freePortPair()
 	if err != nil {
 		return nil, nil, 0, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(cctx, self, "serve", "--addr", addr)
+	cmd := exec.CommandContext(cctx, self, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Args[0] = "ffatpm"
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
@@ -265,10 +266,10 @@ func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
 		servePID  int
 	)
 	if be.self != "" {
-		served, stopServe, servePID, err = serveProcess(be.ctx, be.self, be.serveEnv)
+		served, stopServe, servePID, err = serveProcess(be.ctx, be.self, be.serveEnv, be.serveArgs)
 		be.serveHow = "\"ffatpm serve\" run as its own process (simulator backend)"
-		if len(be.serveEnv) > 0 {
-			be.serveHow += " with " + strings.Join(be.serveEnv, " ")
+		if extra := append(append([]string(nil), be.serveEnv...), be.serveArgs...); len(extra) > 0 {
+			be.serveHow += " with " + strings.Join(extra, " ")
 		}
 	} else {
 		served, stopServe, err = serveInProcess(sim)

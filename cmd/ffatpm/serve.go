@@ -55,6 +55,7 @@ type serveConfig struct {
 	preset  string
 	out     string
 	verbose bool
+	poller  bool
 }
 
 // runServe is "ffatpm serve": it returns the exit status (0 after a clean
@@ -87,6 +88,7 @@ func parseServeFlags(args []string, stdout, stderr io.Writer) (serveConfig, int,
 	fs.StringVar(&cfg.out, "out", "", "with --boot: write the boot's files (as \"ffatpm boot --out\") to `DIR`")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log every connection and signal, not only problems")
 	fs.BoolVar(&cfg.verbose, "v", false, "same as --verbose")
+	fs.BoolVar(&cfg.poller, "netpoller", false, "serve connections through Go's netpoller; by default, on Linux, each\nconnection is served with blocking reads, which costs about a third less CPU per command")
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printCommandHelp(stdout, fs, serveHelp)
@@ -223,7 +225,7 @@ func serve(ctx context.Context, cfg serveConfig, stdout, stderr io.Writer) error
 			}
 			return a
 		}}))
-	srv, err := mssim.NewServer(mssim.Config{TPM: machine, Platform: machine, Logger: logger})
+	srv, err := mssim.NewServer(mssim.Config{TPM: machine, Platform: machine, Logger: logger, NetPoller: cfg.poller})
 	if err != nil {
 		return err
 	}

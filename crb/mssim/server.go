@@ -51,6 +51,12 @@ type Config struct {
 	// last (DefaultFrameTimeout if 0); a client that stalls inside a frame
 	// is cut off as malformed. Idle clients between frames are kept.
 	FrameTimeout time.Duration
+	// NetPoller serves connections through Go's netpoller. By default, on
+	// Linux, each TCP connection is served with blocking reads and writes
+	// on its own thread instead, which costs a third less CPU per command
+	// (see blockingConn); other systems and other kinds of connection
+	// always use the netpoller.
+	NetPoller bool
 }
 
 // DefaultFrameTimeout is the Server's default Config.FrameTimeout.
@@ -75,6 +81,7 @@ type Server struct {
 	max      uint32
 	maxConns int
 	frameTO  time.Duration
+	blocking bool
 
 	tpmMu sync.Mutex // serializes everything sent to the TPM
 
@@ -97,6 +104,7 @@ func NewServer(cfg Config) (*Server, error) {
 		max:      cfg.MaxCommandSize,
 		maxConns: cfg.MaxConns,
 		frameTO:  cfg.FrameTimeout,
+		blocking: !cfg.NetPoller,
 		conns:    map[net.Conn]struct{}{},
 	}
 	s.loc, _ = cfg.TPM.(LocalityTPM)
@@ -246,6 +254,9 @@ func (s *Server) accept(ctx context.Context, ln net.Listener, port Port, wg *syn
 		}
 		s.nextID++
 		id := s.nextID
+		if s.blocking {
+			c = newBlockingConn(c)
+		}
 		s.conns[c] = struct{}{}
 		s.connMu.Unlock()
 		wg.Add(1)
