@@ -46,7 +46,9 @@ operation (clock_gettime CLOCK_THREAD_CPUTIME_ID; the simulator runs on
 the calling thread through cgo). On a loaded machine trust the CPU ratio;
 the wall ratio is shown too. Socket sides (P2) do their work in other
 threads and processes: their CPU time is that of every thread of the
-client and server processes (/proc/PID/task/*/schedstat).
+client and server processes (/proc/PID/task/*/schedstat), and every block
+of theirs starts after a finished garbage collection, so that no side is
+charged for the collector's work on another side's garbage.
 
 swtpm is started on a free loopback port pair with a fresh state directory
 and stopped at the end; when it is not installed the swtpm columns are
