@@ -1,7 +1,6 @@
 package kernel_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -42,16 +41,8 @@ func TestBlockIOMatchesSingleAccesses(t *testing.T) {
 					spec := p.Spec(pl)
 					spec.Quiet, spec.Trace = md.quiet, md.trace
 					spec.Order[kernel.LevelLate] = late
-					ima := &kerneltest.IMAProbe{}
-					spec.Initcalls = []kernel.Initcall{ima.Initcall(kernel.LevelLate)}
-					res, err := kernel.Boot(spec)
-					errs := ""
-					if err != nil {
-						errs = err.Error()
-					}
-					b, jerr := json.Marshal(res)
-					require.NoError(t, jerr)
-					return res.FormatLog() + "\n" + errs, string(b), tpm.Commands
+					log, res := bootRendered(t, spec)
+					return log, res, tpm.Commands
 				}
 				sLog, sRes, sCmds := run(true)
 				bLog, bRes, bCmds := run(false)

@@ -41,16 +41,7 @@ func TestPollSkipMatchesSlowPath(t *testing.T) {
 							}
 						}
 						spec.Order[kernel.LevelLate] = late
-						ima := &kerneltest.IMAProbe{}
-						spec.Initcalls = []kernel.Initcall{ima.Initcall(kernel.LevelLate)}
-						res, err := kernel.Boot(spec)
-						errs := ""
-						if err != nil {
-							errs = err.Error()
-						}
-						b, jerr := json.Marshal(res)
-						require.NoError(t, jerr)
-						return res.FormatLog() + "\n" + errs, string(b)
+						return bootRendered(t, spec)
 					}
 					slowLog, slowRes := run(true)
 					fastLog, fastRes := run(false)
@@ -67,6 +58,23 @@ func TestPollSkipMatchesSlowPath(t *testing.T) {
 	}
 	t.Logf("%d boots compared, %d non-quiet logs with a locality timeout", n, timeouts)
 	assert.NotZero(t, timeouts, "no configuration exercised the timeout the skip shortens")
+}
+
+// bootRendered boots spec with an IMA probe at late_initcall and returns
+// the log (with the boot's error, if any) and the result as JSON, for
+// comparing two ways of booting the same machine byte for byte.
+func bootRendered(t *testing.T, spec kernel.Spec) (log, result string) {
+	t.Helper()
+	ima := &kerneltest.IMAProbe{}
+	spec.Initcalls = []kernel.Initcall{ima.Initcall(kernel.LevelLate)}
+	res, err := kernel.Boot(spec)
+	errs := ""
+	if err != nil {
+		errs = err.Error()
+	}
+	b, jerr := json.Marshal(res)
+	require.NoError(t, jerr)
+	return res.FormatLog() + "\n" + errs, string(b)
 }
 
 func containsTimeout(log string) bool {
