@@ -39,19 +39,23 @@ type Component struct {
 func Precompute(comps []Component, algs []hashalg.Alg) []Component {
 	out := make([]Component, len(comps))
 	for i, c := range comps {
-		content := c.Content
-		if content == nil {
-			content = c.Data
-		}
 		c.Digests = nil
 		for _, a := range algs {
 			if a.Available() {
-				c.Digests = append(c.Digests, hashalg.Digest{Alg: a, Digest: a.Sum(content)})
+				c.Digests = append(c.Digests, hashalg.Digest{Alg: a, Digest: a.Sum(c.hashed())})
 			}
 		}
 		out[i] = c
 	}
 	return out
+}
+
+// hashed is what the component's digest is taken over.
+func (c Component) hashed() []byte {
+	if c.Content == nil {
+		return c.Data
+	}
+	return c.Content
 }
 
 // UCS2 encodes s as NUL-terminated little-endian UTF-16, the encoding of
@@ -160,10 +164,6 @@ func Measure(ext Extender, comps []Component, locality uint8) (*Log, error) {
 			Data: append([]byte(StartupLocalitySignature), locality)})
 	}
 	for _, c := range comps {
-		content := c.Content
-		if content == nil {
-			content = c.Data
-		}
 		ds := make([]hashalg.Digest, len(banks))
 		for i, a := range banks {
 			if d, ok := hashalg.Find(c.Digests, a); ok && len(d) == a.Size() {
@@ -171,7 +171,7 @@ func Measure(ext Extender, comps []Component, locality uint8) (*Log, error) {
 				ds[i] = hashalg.Digest{Alg: a, Digest: append([]byte(nil), d...)}
 				continue
 			}
-			ds[i] = hashalg.Digest{Alg: a, Digest: a.Sum(content)}
+			ds[i] = hashalg.Digest{Alg: a, Digest: a.Sum(c.hashed())}
 		}
 		if err := ext.Extend(int(c.PCR), ds); err != nil {
 			return l, fmt.Errorf("eventlog: measure %v into PCR %d: %w", c.Type, c.PCR, err)
