@@ -20,6 +20,7 @@ import (
 	"github.com/ffatpm/ffatpm/crb/crbdrv"
 	"github.com/ffatpm/ffatpm/crb/engine"
 	"github.com/ffatpm/ffatpm/crb/mssim"
+	"github.com/ffatpm/ffatpm/crb/mssim/loopback"
 	"github.com/ffatpm/ffatpm/crb/platform"
 	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/ima"
@@ -209,7 +210,7 @@ func serveInProcess(eng transport.TPM) (transport.TPM, func(), error) {
 // serveProcess starts "ffatpm serve --addr 127.0.0.1:PORT" (self is the
 // ffatpm executable) and returns a go-tpm client of it.
 func serveProcess(ctx context.Context, self string, env, args []string) (transport.TPM, func(), int, error) {
-	port, err := freePortPair()
+	port, err := loopback.FreePortPair()
 	if err != nil {
 		return nil, nil, 0, err
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ffatpm/ffatpm/crb/mssim/loopback"
 )
 
 // swtpmProc is a `swtpm socket --tpm2` this process started on loopback.
@@ -52,7 +54,7 @@ func startSwtpm(bin string) (*swtpmProc, error) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePortPair()
+		port, err := loopback.FreePortPair()
 		if err != nil {
 			return nil, err
 		}
@@ -112,27 +114,4 @@ func waitDial(addr string, exited chan error, out *syncBuffer) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("swtpm did not listen on %s within 5 s: %s", addr, oneLine(out.String()))
-}
-
-// freePortPair returns a loopback port p with p and p+1 free a moment ago.
-func freePortPair() (int, error) {
-	for i := 0; i < 64; i++ {
-		a, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			continue
-		}
-		p := a.Addr().(*net.TCPAddr).Port
-		if p == 65535 {
-			a.Close()
-			continue
-		}
-		b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		a.Close()
-		if err != nil {
-			continue
-		}
-		b.Close()
-		return p, nil
-	}
-	return 0, fmt.Errorf("no free loopback port pair")
 }

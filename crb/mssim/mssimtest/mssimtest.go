@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffatpm/ffatpm/crb/mssim/loopback"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,26 +43,11 @@ func NeedTool(t testing.TB, name string) string {
 // FreePortPair returns a loopback port p with p and p+1 free a moment ago.
 func FreePortPair(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 64; i++ {
-		a, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			continue
-		}
-		p := a.Addr().(*net.TCPAddr).Port
-		if p == 65535 {
-			a.Close()
-			continue
-		}
-		b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		a.Close()
-		if err != nil {
-			continue
-		}
-		b.Close()
-		return p
+	p, err := loopback.FreePortPair()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free loopback port pair")
-	return 0
+	return p
 }
 
 type lockedBuffer struct {
