@@ -494,7 +494,7 @@ func (k *Kernel) finish() {
 			if n == 0 {
 				continue
 			}
-			f := ffa.FuncID(0x84000000 | uint32(num))
+			f := ffa.FuncID(0x84000000 | uint32(num+ffaMinFuncNum))
 			if conv == 1 {
 				f |= 0x40000000
 			}

@@ -13,8 +13,11 @@ import (
 // the platform's conduit.
 
 const (
-	ffaPrefix     = "ARM FF-A: "
-	ffaMaxFuncNum = 0xA0 // FF-A function numbers are 0x60..0x8E (v1.2)
+	ffaPrefix = "ARM FF-A: "
+	// FF-A function numbers are 0x60..0x8E (v1.2); the counters cover
+	// 0x60..0x9F.
+	ffaMinFuncNum = 0x60
+	ffaMaxFuncNum = 0xA0
 )
 
 // FFADevice is the bus-specific part of a device on the arm_ffa bus
@@ -79,12 +82,12 @@ func newFFABus() *Bus {
 // ffaCall makes one FF-A call through the platform's conduit, counting it.
 func (k *Kernel) ffaCall(in ffa.Frame) ffa.Frame {
 	k.clock.Advance(k.costs.FFACall)
-	if f := in.Func(); f.Num() < ffaMaxFuncNum {
+	if f := in.Func(); f.Num() >= ffaMinFuncNum && f.Num() < ffaMaxFuncNum {
 		conv := 0
 		if f.Is64() {
 			conv = 1
 		}
-		k.ffaCounts[conv][f.Num()]++
+		k.ffaCounts[conv][f.Num()-ffaMinFuncNum]++
 	}
 	out := k.spec.Platform.Conduit.Call(in)
 	if k.spec.Trace && !k.quiet {

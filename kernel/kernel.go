@@ -40,7 +40,7 @@ type Kernel struct {
 	panicMsg  string
 	fault     error // a Go-level fault of the model (not a modelled outcome)
 	res       *Result
-	ffaCounts [2][ffaMaxFuncNum]int32 // FF-A calls by convention (SMC32, SMC64) and function number
+	ffaCounts [2][ffaMaxFuncNum - ffaMinFuncNum]int32 // FF-A calls by convention (SMC32, SMC64) and function number - ffaMinFuncNum
 
 	drv driverState // state of the modelled drivers (static variables in C)
 
