@@ -63,8 +63,8 @@ func DocMarkdown() string {
 	p("frame deadline is then SO_RCVTIMEO, set to what is left of it before each read.\n")
 	p("Through Go's netpoller (`Config.NetPoller`, `ffatpm serve --netpoller`, and on other\n")
 	p("systems) each request costs an epoll wake-up, a read that fails with EAGAIN and the\n")
-	p("runtime's monitor thread waking every 20 us while the command runs: about a third\n")
-	p("more CPU per command (docs/performance.md, P2).\n\n")
+	p("runtime's monitor thread waking every 20 us while the command runs: 40-50 %% more\n")
+	p("server CPU per command (docs/performance.md, P2).\n\n")
 	p("## Support table\n\n")
 	p("| code | name | port | arguments | what the Server does |\n|---|---|---|---|---|\n")
 	for _, ci := range Commands() {
