@@ -25,6 +25,7 @@ type FakeTPM struct {
 	// Commands counts the commands by code.
 	Commands map[uint32]int
 	pcrs     map[uint16]*[24][64]byte
+	updates  uint32 // pcrUpdateCounter: PCR_Extends since Reset
 }
 
 const (
@@ -148,9 +149,70 @@ func (f *FakeTPM) Send(cmd []byte) ([]byte, error) {
 			}
 			off += sz
 		}
+		f.updates++
 		return rsp(rcSuccess, 0, 0, 0, 0, 0, 0, 1, 0, 0), nil
+	case 0x17E: // PCR_Read: TPML_PCR_SELECTION
+		if !f.started && !f.StartedByFirmware {
+			return rsp(rcInitialize), nil
+		}
+		return f.pcrRead(cmd[10:], banks), nil
 	}
 	return rsp(rcCommandCode), nil
+}
+
+// pcrRead answers TPM2_PCR_Read (TPM 2.0 Part 3, 22.4) for the selection
+// in p: the pcrUpdateCounter, the selection of the PCRs returned and their
+// digests, in selection order, at most 8, as the reference TPM does; bits
+// for PCRs not returned (past the 8th, or in a bank that is not allocated)
+// are cleared in the selection out.
+func (f *FakeTPM) pcrRead(p []byte, banks []uint16) []byte {
+	if len(p) < 4 {
+		return rsp(0x095)
+	}
+	n := binary.BigEndian.Uint32(p)
+	if n > 16 {
+		return rsp(0x095)
+	}
+	off := 4
+	sel := binary.BigEndian.AppendUint32(nil, n)
+	var digests []byte
+	count := 0
+	for i := uint32(0); i < n; i++ {
+		if off+3 > len(p) {
+			return rsp(0x095)
+		}
+		alg, size := binary.BigEndian.Uint16(p[off:]), int(p[off+2])
+		off += 3
+		if size > 4 || off+size > len(p) {
+			return rsp(0x095)
+		}
+		bits := append([]byte(nil), p[off:off+size]...)
+		off += size
+		allocated := false
+		for _, b := range banks {
+			allocated = allocated || b == alg
+		}
+		for pcr := 0; pcr < 8*size; pcr++ {
+			if bits[pcr/8]&(1<<(pcr%8)) == 0 {
+				continue
+			}
+			if !allocated || pcr > 23 || count == 8 {
+				bits[pcr/8] &^= 1 << (pcr % 8)
+				continue
+			}
+			sz := digestSize(alg)
+			digests = binary.BigEndian.AppendUint16(digests, uint16(sz))
+			digests = append(digests, f.pcr(alg)[pcr][:sz]...)
+			count++
+		}
+		sel = binary.BigEndian.AppendUint16(sel, alg)
+		sel = append(sel, byte(size))
+		sel = append(sel, bits...)
+	}
+	body := binary.BigEndian.AppendUint32(nil, f.updates)
+	body = append(body, sel...)
+	body = binary.BigEndian.AppendUint32(body, uint32(count))
+	return rsp(rcSuccess, append(body, digests...)...)
 }
 
 // Reset power-cycles the fake: not started, PCRs zero, counts kept.
@@ -158,6 +220,7 @@ func (f *FakeTPM) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.started = false
+	f.updates = 0
 	for _, p := range f.pcrs {
 		*p = [24][64]byte{}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ffatpm/ffatpm/ffa"
 	"github.com/ffatpm/ffatpm/kernel"
+	"github.com/google/go-tpm/tpm2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -79,4 +80,49 @@ func TestParseLogArea(t *testing.T) {
 	tb, _, err = kernel.ParseTPM2Table(BuildTPM2(FastCRBBase+0x40, 0x8001))
 	require.NoError(t, err)
 	assert.False(t, tb.HasLogArea)
+}
+
+// FakeTPM answers TPM2_PCR_Read as Part 3 (22.4) says, well enough for
+// go-tpm to parse: the selected PCRs in order, at most 8 digests, the bits
+// of PCRs not returned (past the 8th, or in a bank not allocated) cleared,
+// and pcrUpdateCounter counting the extends.
+func TestFakeTPMPCRRead(t *testing.T) {
+	f := &FakeTPM{StartedByFirmware: true}
+	d := make([]byte, 32)
+	for i := range d {
+		d[i] = byte(i + 1)
+	}
+	// PCR_Extend(10, sha256: d) with an empty password session.
+	ext := []byte{0x80, 0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x82, 0, 0, 0, 10, 0, 0, 0, 9, 0x40, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x0B}
+	ext = append(ext, d...)
+	binary.BigEndian.PutUint32(ext[2:], uint32(len(ext)))
+	r, err := f.Send(ext)
+	require.NoError(t, err)
+	require.Zero(t, rc(r))
+
+	all := tpm2.PCClientCompatible.PCRs(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+	got, err := tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+		{Hash: tpm2.TPMAlgSHA384, PCRSelect: tpm2.PCClientCompatible.PCRs(10)}, // not allocated
+		{Hash: tpm2.TPMAlgSHA256, PCRSelect: all},
+	}}}.Execute(f)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(1), got.PCRUpdateCounter)
+	require.Len(t, got.PCRValues.Digests, 8, "at most 8 digests per answer")
+	for _, dg := range got.PCRValues.Digests {
+		assert.Equal(t, make([]byte, 32), dg.Buffer, "PCRs 0..7 are zero")
+	}
+	sels := got.PCRSelectionOut.PCRSelections
+	require.Len(t, sels, 2)
+	assert.Equal(t, []byte{0, 0, 0}, sels[0].PCRSelect, "bank not allocated: nothing returned")
+	assert.Equal(t, []byte{0xff, 0, 0}, sels[1].PCRSelect, "PCRs 8..10 did not fit")
+
+	got, err = tpm2.PCRRead{PCRSelectionIn: tpm2.TPMLPCRSelection{PCRSelections: []tpm2.TPMSPCRSelection{
+		{Hash: tpm2.TPMAlgSHA256, PCRSelect: tpm2.PCClientCompatible.PCRs(10)}}}}.Execute(f)
+	require.NoError(t, err)
+	require.Len(t, got.PCRValues.Digests, 1)
+	assert.Equal(t, d, got.PCRValues.Digests[0].Buffer, "the fake keeps XORs: one extend of a zero PCR reads back the digest")
+
+	r, err = f.Send([]byte{0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x7E, 0, 0})
+	require.NoError(t, err)
+	assert.Equal(t, uint32(0x095), rc(r), "a truncated selection is refused")
 }
