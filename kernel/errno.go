@@ -16,6 +16,7 @@ type Errno int32
 const (
 	EPERM        Errno = 1
 	ENOENT       Errno = 2
+	EINTR        Errno = 4 // ffa_to_linux_errno(FFA_RET_INTERRUPTED)
 	EIO          Errno = 5
 	ENXIO        Errno = 6
 	ENOEXEC      Errno = 8
@@ -34,6 +35,7 @@ const (
 	EPROTO       Errno = 71
 	EBADMSG      Errno = 74
 	EOPNOTSUPP   Errno = 95
+	ECANCELED    Errno = 125 // ffa_to_linux_errno(FFA_RET_ABORTED)
 	ETIMEDOUT    Errno = 110
 	ETIME        Errno = 62
 	E2BIG        Errno = 7
@@ -42,11 +44,11 @@ const (
 )
 
 var errnoNames = map[Errno]string{
-	EPERM: "EPERM", ENOENT: "ENOENT", EIO: "EIO", ENXIO: "ENXIO",
+	EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO",
 	ENOEXEC: "ENOEXEC", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM", EACCES: "EACCES",
 	EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV",
 	EINVAL: "EINVAL", ENOSPC: "ENOSPC", EPIPE: "EPIPE", ERANGE: "ERANGE", ENODATA: "ENODATA",
-	EPROTO: "EPROTO", EBADMSG: "EBADMSG", EOPNOTSUPP: "EOPNOTSUPP",
+	EPROTO: "EPROTO", EBADMSG: "EBADMSG", EOPNOTSUPP: "EOPNOTSUPP", ECANCELED: "ECANCELED",
 	ETIMEDOUT: "ETIMEDOUT", ETIME: "ETIME", E2BIG: "E2BIG", EPROBE_DEFER: "EPROBE_DEFER", ENOTSUPP: "ENOTSUPP",
 }
 

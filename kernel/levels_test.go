@@ -88,6 +88,12 @@ func TestErrno(t *testing.T) {
 	assert.Equal(t, Errno(22), EINVAL)
 	assert.Equal(t, Errno(19), ENODEV)
 	assert.Equal(t, Errno(2), ENOENT)
+	// The values ffa_to_linux_errno gives FFA_RET_INTERRUPTED and
+	// FFA_RET_ABORTED (include/uapi/asm-generic/errno-base.h, errno.h).
+	assert.Equal(t, Errno(4), EINTR)
+	assert.Equal(t, "EINTR", EINTR.String())
+	assert.Equal(t, Errno(125), ECANCELED)
+	assert.Equal(t, "ECANCELED", ECANCELED.String())
 	e, ok := ParseErrno("-517")
 	assert.True(t, ok)
 	assert.Equal(t, EPROBE_DEFER, e)
