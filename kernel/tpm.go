@@ -70,7 +70,29 @@ func (c *TPMChip) Send(cmd []byte) ([]byte, error) {
 	if e != 0 {
 		return nil, e
 	}
+	if len(cmd) >= 10 {
+		// The in-kernel APIs IMA calls go through tpm_transmit_cmd with a
+		// description (tpm2-cmd.c), which logs a TPM error code.
+		if desc := inKernelDesc(binary.BigEndian.Uint32(cmd[6:])); desc != "" {
+			if r := rc(rsp); r != 0 && r != tpmRCTesting {
+				c.k.printf("tpm %s: A TPM error (%d) occurred %s", c.Name, r, desc)
+			}
+		}
+	}
 	return append([]byte(nil), rsp...), nil
+}
+
+// inKernelDesc is the description tpm2-cmd.c gives tpm_transmit_cmd for a
+// command of the in-kernel API (tpm_pcr_extend, tpm_pcr_read) that IMA
+// sends through TPMChip.Send, or "".
+func inKernelDesc(cc uint32) string {
+	switch cc {
+	case 0x182: // TPM2_CC_PCR_EXTEND, tpm2_pcr_extend
+		return "attempting extend a PCR value"
+	case 0x17E: // TPM2_CC_PCR_READ, tpm2_pcr_read
+		return "attempting to read a pcr value"
+	}
+	return ""
 }
 
 // DefaultChip is tpm_default_chip(): the first registered chip, or nil.

@@ -192,8 +192,7 @@ func bootCases() []bootCase {
 		{name: "measure: TPM response code TPM_RC_FAILURE", fault: &bootFault{phase: atMeasure, path: target,
 			faulty: func(transport.TPM) transport.TPM { return crbtest.RCEngine(0x101) }},
 			linux:      "tpm_transmit_cmd: \"A TPM error (257) occurred attempting extend a PCR value\"; IMA \"result: 257\"",
-			wantLog:    []string{"ima: Error Communicating to TPM chip, result: 257"},
-			linuxOnly:  []string{"A TPM error (257) occurred"},
+			wantLog:    []string{"tpm tpm0: A TPM error (257) occurred attempting extend a PCR value", "ima: Error Communicating to TPM chip, result: 257"},
 			failReason: "TPM_RC_FAILURE", failed: 1, verdict: "tpm", pcr: pcrMinusFailed},
 	}
 }
