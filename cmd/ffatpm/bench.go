@@ -436,7 +436,7 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	rep.LoadEnd = loadAvg()
 	switch {
 	case be.swtpm != nil:
-		rep.Swtpm = "started on " + be.swtpm.addr + " and stopped"
+		rep.Swtpm = "started on " + be.swtpm.Addr + " and stopped"
 	case be.noSw != "":
 		rep.Swtpm = "not used: " + be.noSw
 	default:

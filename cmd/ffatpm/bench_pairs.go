@@ -78,7 +78,7 @@ type benchEnv struct {
 	self  string // the ffatpm executable, for explore's worker processes ("" in tests)
 
 	sim    *engine.Simulator
-	swtpm  *swtpmProc
+	swtpm  *loopback.Swtpm
 	noSw   string // why swtpm is not available ("" when it is or was not wanted yet)
 	swPath string // --swtpm
 
@@ -111,7 +111,7 @@ func (be *benchEnv) closeSimulator() {
 // swtpmAddr starts swtpm on first use; "" with be.noSw set when it cannot.
 func (be *benchEnv) swtpmAddr() string {
 	if be.swtpm != nil {
-		return be.swtpm.addr
+		return be.swtpm.Addr
 	}
 	if be.noSw != "" {
 		return ""
@@ -122,13 +122,13 @@ func (be *benchEnv) swtpmAddr() string {
 		return ""
 	}
 	be.swtpm = p
-	return p.addr
+	return p.Addr
 }
 
 func (be *benchEnv) close() {
 	be.closeSimulator()
 	if be.swtpm != nil {
-		be.swtpm.stop()
+		be.swtpm.Stop()
 		be.swtpm = nil
 	}
 }
@@ -223,7 +223,7 @@ func serveProcess(ctx context.Context, self string, env, args []string) (transpo
 	}
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
-	out := &syncBuffer{}
+	out := &loopback.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -235,9 +235,9 @@ func serveProcess(ctx context.Context, self string, env, args []string) (transpo
 		cancel()
 		<-done
 	}
-	if err := waitDial(addr, done, out); err != nil {
+	if err := loopback.WaitListening("ffatpm serve", addr, done, out); err != nil {
 		stop()
-		return nil, nil, 0, fmt.Errorf("ffatpm serve: %v", err)
+		return nil, nil, 0, err
 	}
 	cl, err := mssim.Dial(ctx, addr, mssim.ClientConfig{PowerOn: true})
 	if err != nil {
@@ -291,7 +291,7 @@ func p2Sides(be *benchEnv, c benchCommand) ([]benchSide, func(), error) {
 		return nil, nil, err
 	}
 	return []benchSide{
-			{name: "swtpm", op: func(i int) error { return c.run(sw, i) }, pid: be.swtpm.pid},
+			{name: "swtpm", op: func(i int) error { return c.run(sw, i) }, pid: be.swtpm.Pid},
 			{name: "serve", op: func(i int) error { return c.run(served, i) }, pid: servePID},
 			{name: "in-process", op: func(i int) error { return c.run(chip, i) }},
 		}, func() {

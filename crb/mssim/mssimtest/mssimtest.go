@@ -6,19 +6,14 @@ package mssimtest
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/ffatpm/ffatpm/crb/mssim/loopback"
 	"github.com/stretchr/testify/assert"
@@ -50,81 +45,16 @@ func FreePortPair(t testing.TB) int {
 	return p
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // StartSwtpm runs `swtpm socket --tpm2` on a free loopback port pair (server
 // port, ctrl port + 1) with a fresh state directory, already started
 // (--flags not-need-init,startup-clear), and stops it when the test ends.
 // It returns the server port's address.
 func StartSwtpm(t testing.TB) string {
 	t.Helper()
-	bin := NeedTool(t, "swtpm")
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		dir := t.TempDir()
-		port := FreePortPair(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		cmd := exec.CommandContext(ctx, bin, "socket", "--tpm2",
-			"--server", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(port),
-			"--ctrl", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(port+1),
-			"--flags", "not-need-init,startup-clear",
-			"--tpmstate", "dir="+dir)
-		out := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			cancel()
-			t.Fatalf("starting swtpm: %v", err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if err := waitListening(addr, done, out); err != nil {
-			lastErr = err
-			cancel()
-			<-done
-			continue
-		}
-		t.Cleanup(func() {
-			cancel()
-			<-done
-		})
-		return addr
-	}
-	require.NoError(t, lastErr)
-	return ""
-}
-
-func waitListening(addr string, exited <-chan error, out *lockedBuffer) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("swtpm exited: %v: %s", err, out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("swtpm did not listen on %s within 5 s: %s", addr, out.String())
+	sw, err := loopback.StartSwtpm(NeedTool(t, "swtpm"))
+	require.NoError(t, err)
+	t.Cleanup(sw.Stop)
+	return sw.Addr
 }
 
 // TPM2Tool runs one tpm2-tools command with TPM2TOOLS_TCTI=tcti and returns
