@@ -7,24 +7,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ffatpm/ffatpm/crb/platform"
+	"github.com/ffatpm/ffatpm/ffa/phys"
 	"github.com/ffatpm/ffatpm/kernel"
 	"github.com/ffatpm/ffatpm/kernel/kerneltest"
 )
 
-// singleMem hides the accessor's kernel.BlockIO, so the kernel copies CRB
+// singleMem hides the accessor's phys.BlockIO, so the kernel copies CRB
 // buffers with one MMIO access at a time, as memcpy_toio does.
 type singleMem struct{ kernel.Memory }
 
 // TestBlockIOMatchesSingleAccesses boots every preset, both late orders and
 // the three log modes on the real secure-world model (SPMC, TPM partition,
-// CRB; a FakeTPM behind it) with and without kernel.BlockIO: the log, the
+// CRB; a FakeTPM behind it) with and without phys.BlockIO: the log, the
 // events, the result and the commands the TPM saw must be identical (the
 // block copy is only an optimisation).
 func TestBlockIOMatchesSingleAccesses(t *testing.T) {
 	type mode struct{ quiet, trace bool }
 	_, probe, err := kerneltest.NewMachineConfig(platform.Config{})
 	require.NoError(t, err)
-	_, ok := probe.Mem.(kernel.BlockIO)
+	_, ok := probe.Mem.(phys.BlockIO)
 	require.True(t, ok, "the platform's memory must offer BlockIO, or this test compares nothing")
 	n, withTPM := 0, 0
 	for _, p := range kernel.Presets() {

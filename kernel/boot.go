@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ffatpm/ffatpm/ffa"
+	"github.com/ffatpm/ffatpm/ffa/phys"
 )
 
 // Patches are the switches for the upstream changes and posted patches the
@@ -194,7 +195,7 @@ func prepare(spec *Spec) (*Kernel, *plan, error) {
 	}
 	k := &Kernel{spec: spec, cfg: cfg, costs: costs, quiet: spec.Quiet, res: &Result{}}
 	k.pure, _ = spec.Platform.Mem.(PureReader)
-	k.bio, _ = spec.Platform.Mem.(BlockIO)
+	k.bio, _ = spec.Platform.Mem.(phys.BlockIO)
 	if !spec.Quiet {
 		k.res.Notes = append(k.res.Notes, cfg.Notes()...)
 	}

@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"time"
+
+	"github.com/ffatpm/ffatpm/ffa/phys"
 )
 
 // Kernel is the state of one boot in progress. Initcalls, probes and hooks
@@ -15,7 +17,7 @@ type Kernel struct {
 
 	// Optional interfaces of spec.Platform.Mem, looked up once per boot.
 	pure  PureReader
-	bio   BlockIO
+	bio   phys.BlockIO
 	ioBuf []byte // writeBuf's copy of what it hands to bio
 
 	log    []LogLine

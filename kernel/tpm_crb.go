@@ -236,17 +236,6 @@ type PureReader interface {
 	PureRead(addr uint64, size int) bool
 }
 
-// BlockIO is an optional interface of Platform.Mem (phys.Accessor has it):
-// memcpy_fromio / memcpy_toio of a CRB data buffer in one call. ReadIO and
-// WriteIO report false, having done nothing, when they cannot serve the
-// run; the kernel then makes the single accesses (and sees their faults).
-// On true the virtual clock moves as the phys.IOAccesses single accesses
-// would have moved it.
-type BlockIO interface {
-	ReadIO(addr uint64, p []byte) bool
-	WriteIO(addr uint64, p []byte) bool
-}
-
 func (k *Kernel) pureRead(addr uint64, size int) bool {
 	return k.pure != nil && k.pure.PureRead(addr, size)
 }
@@ -488,6 +477,9 @@ func (k *Kernel) crbCancel(priv *crbPriv) {
 
 // writeBuf / readBuf are arm64's __memcpy_toio / __memcpy_fromio: byte
 // accesses up to an 8-byte boundary, then 8-byte accesses, then bytes.
+// When Platform.Mem offers phys.BlockIO and it serves the run, the copy is
+// one call and the virtual clock moves as the phys.IOAccesses single
+// accesses would have moved it.
 func (k *Kernel) writeBuf(addr uint64, p []byte) {
 	if k.bio != nil && !k.panicked {
 		// Through the kernel's own buffer, so that p (often a command

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ffatpm/ffatpm/crb"
+	"github.com/ffatpm/ffatpm/ffa/phys"
 )
 
 // MMIO is the chip's path to the CRB: aligned reads and writes of 1, 2, 4 or
@@ -15,16 +16,6 @@ import (
 type MMIO interface {
 	Read(addr uint64, size int) (uint64, error)
 	Write(addr uint64, size int, v uint64) error
-}
-
-// BlockMMIO is an optional interface of an MMIO (phys.Accessor has it):
-// memcpy_fromio / memcpy_toio of a data buffer in one call, reporting false,
-// having done nothing, when it cannot serve the run; the chip then makes
-// the single accesses. Fakes that record or fault single accesses simply
-// do not implement it.
-type BlockMMIO interface {
-	ReadIO(addr uint64, p []byte) bool
-	WriteIO(addr uint64, p []byte) bool
 }
 
 // PTP timeouts (drivers/char/tpm/tpm.h TPM2_TIMEOUT_*) and TPM2 command
@@ -95,6 +86,7 @@ type ChipConfig struct {
 type Chip struct {
 	cfg    ChipConfig
 	head   uint64 // locality 0 register block
+	bio    phys.BlockIO
 	mu     sync.Mutex
 	cmd    uint64
 	rsp    uint64
@@ -116,7 +108,9 @@ func NewChip(cfg ChipConfig) (*Chip, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = &VirtualClock{}
 	}
-	return &Chip{cfg: cfg, head: cfg.ControlArea - crb.ControlAreaOffset}, nil
+	c := &Chip{cfg: cfg, head: cfg.ControlArea - crb.ControlAreaOffset}
+	c.bio, _ = cfg.MMIO.(phys.BlockIO) // buffer copies in one call when offered
+	return c, nil
 }
 
 func (c *Chip) logf(level, format string, a ...any) {
@@ -316,7 +310,7 @@ func (c *Chip) BufferSize() int {
 // copyTo writes p to MMIO at addr with 8-byte stores and a byte tail, as
 // memcpy_toio does on an aligned buffer.
 func (c *Chip) copyTo(op string, addr uint64, p []byte) error {
-	if b, ok := c.cfg.MMIO.(BlockMMIO); ok && b.WriteIO(addr, p) {
+	if c.bio != nil && c.bio.WriteIO(addr, p) {
 		return nil
 	}
 	for len(p) > 0 {
@@ -339,7 +333,7 @@ func (c *Chip) copyTo(op string, addr uint64, p []byte) error {
 }
 
 func (c *Chip) copyFrom(op string, addr uint64, p []byte) error {
-	if b, ok := c.cfg.MMIO.(BlockMMIO); ok && b.ReadIO(addr, p) {
+	if c.bio != nil && c.bio.ReadIO(addr, p) {
 		return nil
 	}
 	return c.copyFromSingle(op, addr, p)

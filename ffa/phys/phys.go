@@ -58,6 +58,18 @@ type Device interface {
 	WriteMMIO(off uint64, size int, v uint64) error
 }
 
+// BlockIO is memcpy_fromio / memcpy_toio in one call; Accessor has it.
+// ReadIO and WriteIO report false, having done nothing, when they cannot
+// serve the run, and the caller then makes the single accesses (and sees
+// their faults). Drivers look for it on the memory they are given; fakes
+// that record or fault single accesses do not implement it.
+type BlockIO interface {
+	ReadIO(addr uint64, p []byte) bool
+	WriteIO(addr uint64, p []byte) bool
+}
+
+var _ BlockIO = Accessor{}
+
 // BlockDevice is an optional Device interface for a run of the device's
 // window that behaves as plain memory (a CRB data buffer). ReadMMIOBlock
 // and WriteMMIOBlock move p in one call, with the effect of the sequence of
