@@ -2,6 +2,7 @@ package kerneltest
 
 import (
 	"encoding/binary"
+	"slices"
 	"sync"
 )
 
@@ -188,10 +189,7 @@ func (f *FakeTPM) pcrRead(p []byte, banks []uint16) []byte {
 		}
 		bits := append([]byte(nil), p[off:off+size]...)
 		off += size
-		allocated := false
-		for _, b := range banks {
-			allocated = allocated || b == alg
-		}
+		allocated := slices.Contains(banks, alg)
 		for pcr := 0; pcr < 8*size; pcr++ {
 			if bits[pcr/8]&(1<<(pcr%8)) == 0 {
 				continue
