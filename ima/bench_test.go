@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/stretchr/testify/require"
 
@@ -114,41 +113,7 @@ func BenchmarkMeasure(b *testing.B) {
 // as prebuilt command bytes sent directly.
 func BenchmarkRawPCRExtend(b *testing.B) {
 	for _, tg := range targets() {
-		b.Run(tg.name+"/gotpm", func(b *testing.B) {
-			t := tg.open(b)
-			banks, err := ima.TPMBanks(t)
-			require.NoError(b, err)
-			vals := tpm2.TPMLDigestValues{}
-			for _, a := range banks {
-				vals.Digests = append(vals.Digests, tpm2.TPMTHA{HashAlg: tpm2.TPMIAlgHash(a), Digest: make([]byte, a.Size())})
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				vals.Digests[0].Digest[0] = byte(i)
-				if _, err := (tpm2.PCRExtend{PCRHandle: tpm2.AuthHandle{Handle: 10, Auth: tpm2.PasswordAuth(nil)}, Digests: vals}).Execute(t); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "extends/s")
-		})
-		b.Run(tg.name+"/bytes", func(b *testing.B) {
-			t := tg.open(b)
-			rot, err := ima.NewTPM(t, ima.WithPrebuiltExtend(true))
-			require.NoError(b, err)
-			ds := make([]hashalg.Digest, 0, 4)
-			for _, a := range rot.Banks() {
-				ds = append(ds, hashalg.Digest{Alg: a, Digest: make([]byte, a.Size())})
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				ds[0].Digest[0] = byte(i)
-				if err := rot.Extend(10, ds); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "extends/s")
-		})
+		b.Run(tg.name+"/gotpm", func(b *testing.B) { imatest.BenchExtendGoTPM(b, tg.open(b)) })
+		b.Run(tg.name+"/bytes", func(b *testing.B) { imatest.BenchExtendBytes(b, tg.open(b)) })
 	}
 }

@@ -4,14 +4,13 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ffatpm/ffatpm/crb/platform"
 	"github.com/ffatpm/ffatpm/ima"
-	"github.com/ffatpm/ffatpm/ima/hashalg"
 	"github.com/ffatpm/ffatpm/ima/imakernel"
+	"github.com/ffatpm/ffatpm/ima/imatest"
 	"github.com/ffatpm/ffatpm/kernel"
 	"github.com/ffatpm/ffatpm/kernel/kerneltest"
 )
@@ -77,58 +76,16 @@ func BenchmarkMeasure(b *testing.B) {
 	// go-tpm, straight into the simulator (no FF-A, no CRB).
 	b.Run("raw-simulator/gotpm", func(b *testing.B) {
 		_, _, eng := bootedChain(b, false)
-		banks, err := ima.TPMBanks(eng)
-		require.NoError(b, err)
-		vals := tpm2.TPMLDigestValues{}
-		for _, a := range banks {
-			vals.Digests = append(vals.Digests, tpm2.TPMTHA{HashAlg: tpm2.TPMIAlgHash(a), Digest: make([]byte, a.Size())})
-		}
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			vals.Digests[0].Digest[0] = byte(i)
-			if _, err := (tpm2.PCRExtend{PCRHandle: tpm2.AuthHandle{Handle: 10, Auth: tpm2.PasswordAuth(nil)}, Digests: vals}).Execute(eng); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "extends/s")
+		imatest.BenchExtendGoTPM(b, eng)
 	})
 	// The same extend as prebuilt bytes straight into the simulator.
 	b.Run("raw-simulator/bytes", func(b *testing.B) {
 		_, _, eng := bootedChain(b, false)
-		rot, err := ima.NewTPM(eng, ima.WithPrebuiltExtend(true))
-		require.NoError(b, err)
-		ds := make([]hashalg.Digest, 0, 4)
-		for _, a := range rot.Banks() {
-			ds = append(ds, hashalg.Digest{Alg: a, Digest: make([]byte, a.Size())})
-		}
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			ds[0].Digest[0] = byte(i)
-			if err := rot.Extend(10, ds); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "extends/s")
+		imatest.BenchExtendBytes(b, eng)
 	})
 	// The same extend through the kernel chain without IMA's work on top.
 	b.Run("raw-kernel-chain/bytes", func(b *testing.B) {
 		_, chip, _ := bootedChain(b, false)
-		rot, err := ima.NewTPM(chip, ima.WithPrebuiltExtend(true))
-		require.NoError(b, err)
-		ds := make([]hashalg.Digest, 0, 4)
-		for _, a := range rot.Banks() {
-			ds = append(ds, hashalg.Digest{Alg: a, Digest: make([]byte, a.Size())})
-		}
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			ds[0].Digest[0] = byte(i)
-			if err := rot.Extend(10, ds); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "extends/s")
+		imatest.BenchExtendBytes(b, chip)
 	})
 }
